@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util'
+import { resolveHome } from '../daemon/home.js'
+import { ParleyError } from '../util/errors.js'
+import { cmdDaemon } from './commands/daemon.js'
+import { cmdDemo } from './commands/demo.js'
+import { cmdId, cmdInit } from './commands/identity.js'
+import { cmdPing, cmdStatus } from './commands/peers.js'
+import { cmdTestnet } from './commands/testnet.js'
+import { makeOutput, reportError } from './output.js'
+
+const USAGE = `usage: parley <command> [--home DIR] [--json]
+
+  init [--name N] [--no-passphrase]     create an identity and print its ID
+  id                                    print this identity's ID and safety fingerprint
+  daemon [--bootstrap H:P,...] [--port P] [--api-port P]
+                                        run the node in the foreground
+  testnet [--host H] [--port P] [--nodes N] [--bootstrap H:P]
+                                        run a private bootstrap DHT; prints its H:P
+  status                                online?, reachability, peers, roles
+  ping ID [--count N]                   connect to a peer; print path, connect_ms, rtt_ms
+  demo [--pings N]                      two users on an embedded network; prints a report
+
+--home DIR defaults to $PARLEY_HOME, else $XDG_DATA_HOME/parley.
+The passphrase comes from $PARLEY_PASSPHRASE or a prompt.`
+
+type Flags = Record<string, string | boolean | undefined>
+
+const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' }>> = {
+  init: {
+    name: { type: 'string' },
+    'no-passphrase': { type: 'boolean' },
+    'device-name': { type: 'string' },
+  },
+  id: {},
+  daemon: {
+    bootstrap: { type: 'string' },
+    port: { type: 'string' },
+    'api-port': { type: 'string' },
+  },
+  testnet: {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    nodes: { type: 'string' },
+    bootstrap: { type: 'string' },
+  },
+  status: {},
+  ping: { count: { type: 'string' } },
+  demo: { pings: { type: 'string' } },
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0]
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`)
+    return command === undefined ? 2 : 0
+  }
+  const json = argv.includes('--json')
+  const flagSpec = COMMAND_FLAGS[command]
+  if (flagSpec === undefined) {
+    return reportError(
+      new ParleyError('USAGE', `unknown command "${command}"; run \`parley help\``),
+      json,
+    )
+  }
+  let values: Flags
+  let positionals: string[]
+  try {
+    ;({ values, positionals } = parseArgs({
+      args: argv.slice(1),
+      options: { ...flagSpec, home: { type: 'string' }, json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    }))
+  } catch (err) {
+    return reportError(
+      new ParleyError('USAGE', `${(err as Error).message}; run \`parley help\``),
+      json,
+    )
+  }
+  const out = makeOutput(json)
+  const home = resolveHome(values.home as string | undefined)
+  try {
+    switch (command) {
+      case 'init':
+        await cmdInit(home, values, out)
+        break
+      case 'id':
+        await cmdId(home, out)
+        break
+      case 'daemon':
+        await cmdDaemon(home, values as Record<string, string>, out)
+        break
+      case 'testnet':
+        await cmdTestnet(values as Record<string, string>, out)
+        break
+      case 'status':
+        await cmdStatus(home, out)
+        break
+      case 'ping':
+        await cmdPing(home, positionals[0], values as Record<string, string>, out)
+        break
+      case 'demo':
+        return await cmdDemo(values as Record<string, string>, out)
+    }
+    return 0
+  } catch (err) {
+    return reportError(err, json)
+  }
+}
+
+// Exit explicitly: a finished command must not linger on a stray handle.
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => process.exit(reportError(err, false)),
+)

@@ -1,0 +1,5 @@
+export { nextBackoff_ms } from './backoff.js'
+export * from './constants.js'
+export { SessionManager, type SessionManagerOptions } from './manager.js'
+export { type CloseInfo, Session, type SessionOptions } from './session.js'
+export type { DeviceAddress, FramedStream, Path, PeerNetwork } from './types.js'

@@ -1,0 +1,276 @@
+import { EventEmitter } from 'node:events'
+import type { DeviceCertificate } from '../identity/index.js'
+import type { Clock, TimerHandle } from '../util/clock.js'
+import { Counters } from '../util/counters.js'
+import { isParleyError, ParleyError } from '../util/errors.js'
+import type { Random } from '../util/random.js'
+import { GoodbyeCode } from '../wire/index.js'
+import { nextBackoff_ms } from './backoff.js'
+import { CONNECT_TIMEOUT_MS, SESSIONS_MAX } from './constants.js'
+import { Session } from './session.js'
+import type { FramedStream, Path, PeerNetwork } from './types.js'
+
+export interface SessionManagerOptions {
+  network: PeerNetwork
+  certificate: DeviceCertificate
+  clock: Clock
+  random: Random
+  agent: string
+  sessions_max?: number
+  /** Only tests change this (to play an old or future peer). */
+  versions?: { min: number; max: number }
+}
+
+export type ManagerDropReason = 'sessions_full' | 'hello_failed'
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+/**
+ * Owns every session of this device: one per remote device, whoever dialled.
+ * Connects by identity (DHT lookup → dial → hello), deduplicates simultaneous
+ * connects, and keeps chosen peers connected with backoff.
+ */
+export class SessionManager extends EventEmitter {
+  readonly counters = new Counters<ManagerDropReason>()
+  private readonly opts: SessionManagerOptions
+  private readonly byDevice = new Map<string, Session>()
+  private readonly live = new Set<Session>()
+  private readonly dialing = new Map<string, Promise<Session>>()
+  private readonly maintained = new Map<string, { attempt: number; timer: TimerHandle | null }>()
+  private closing = false
+
+  constructor(opts: SessionManagerOptions) {
+    super()
+    this.opts = opts
+  }
+
+  get localDevicePublicKey(): Buffer {
+    return this.opts.certificate.devicePublicKey
+  }
+
+  /** Open sessions, one per remote device. */
+  list(): Session[] {
+    return [...this.byDevice.values()]
+  }
+
+  get(identityPublicKey: Uint8Array): Session | undefined {
+    for (const s of this.byDevice.values()) {
+      if (!s.closed && s.remoteIdentityPublicKey?.equals(identityPublicKey)) return s
+    }
+    return undefined
+  }
+
+  /** Takes an incoming (or dialled) stream through the hello; resolves to the session kept for that device. */
+  adopt(
+    stream: FramedStream,
+    expectedIdentity: Buffer | null,
+    path: Path = 'direct',
+  ): Promise<Session> {
+    if (this.closing || this.live.size >= (this.opts.sessions_max ?? SESSIONS_MAX)) {
+      this.counters.inc('sessions_full')
+      stream.destroy()
+      return Promise.reject(new ParleyError('SESSION_CLOSED', 'this node is at its session limit'))
+    }
+    const session = new Session({
+      stream,
+      certificate: this.opts.certificate,
+      expectedIdentity,
+      clock: this.opts.clock,
+      random: this.opts.random,
+      agent: this.opts.agent,
+      path,
+      versions: this.opts.versions,
+    })
+    this.live.add(session)
+    session.once('close', () => this.live.delete(session))
+    return session.opened.then(
+      () => this.register(session),
+      (err) => {
+        this.counters.inc('hello_failed')
+        throw err
+      },
+    )
+  }
+
+  private register(session: Session): Session {
+    const key = hex(session.remoteDevicePublicKey)
+    const existing = this.byDevice.get(key)
+    if (existing !== undefined && !existing.closed && existing !== session) {
+      if (!this.prefer(session, existing)) {
+        session.replacedBy = existing
+        session.close(GoodbyeCode.DuplicateSession, 'a session between our devices already exists')
+        return existing
+      }
+      existing.replacedBy = session
+      existing.close(GoodbyeCode.DuplicateSession, 'a session between our devices already exists')
+    }
+    this.byDevice.set(key, session)
+    session.once('close', (info) => {
+      if (this.byDevice.get(key) === session) this.byDevice.delete(key)
+      this.emit('session-closed', session, info)
+      this.onMaintainedClosed(session)
+    })
+    const id = hex(session.remoteIdentityPublicKey!)
+    const m = this.maintained.get(id)
+    if (m !== undefined) m.attempt = 0
+    this.emit('session', session)
+    return session
+  }
+
+  /**
+   * Both sides must keep the same one of two sessions between the same two
+   * devices: the one dialled by the smaller device key (docs/PROTOCOL.md).
+   * Two sessions dialled the same way mean the old one is stale: keep the new.
+   */
+  private prefer(candidate: Session, existing: Session): boolean {
+    if (candidate.isInitiator === existing.isInitiator) return true
+    const localIsSmaller =
+      Buffer.compare(this.localDevicePublicKey, candidate.remoteDevicePublicKey) < 0
+    return candidate.isInitiator === localIsSmaller
+  }
+
+  /** Connects to an identity (or returns the open session); fails with PEER_NOT_FOUND within the deadline. */
+  connect(
+    identityPublicKey: Buffer,
+    opts: { signal?: AbortSignal; timeout_ms?: number } = {},
+  ): Promise<Session> {
+    const open = this.get(identityPublicKey)
+    if (open !== undefined) return Promise.resolve(open)
+    const id = hex(identityPublicKey)
+    const pending = this.dialing.get(id)
+    if (pending !== undefined) return pending
+    const p = this.dial(identityPublicKey, opts).finally(() => this.dialing.delete(id))
+    this.dialing.set(id, p)
+    return p
+  }
+
+  private dial(
+    identityPublicKey: Buffer,
+    opts: { signal?: AbortSignal; timeout_ms?: number },
+  ): Promise<Session> {
+    const timeout_ms = opts.timeout_ms ?? CONNECT_TIMEOUT_MS
+    const abort = new AbortController()
+    const onOuterAbort = () => abort.abort()
+    opts.signal?.addEventListener('abort', onOuterAbort, { once: true })
+    return new Promise<Session>((resolve, reject) => {
+      let settled = false
+      const settle = (err: Error | null, s?: Session) => {
+        if (settled) return
+        settled = true
+        this.off('session', onSession)
+        this.opts.clock.clearTimeout(timer)
+        opts.signal?.removeEventListener('abort', onOuterAbort)
+        abort.abort()
+        if (err !== null) reject(err)
+        else resolve(s!)
+      }
+      // A session may also arrive the other way (the peer dialled us at the same time).
+      const onSession = (s: Session) => {
+        if (s.remoteIdentityPublicKey?.equals(identityPublicKey)) settle(null, s)
+      }
+      this.on('session', onSession)
+      const timer = this.opts.clock.setTimeout(
+        () => settle(notFound(identityPublicKey, `no answer within ${timeout_ms} ms`)),
+        timeout_ms,
+      )
+      abort.signal.addEventListener('abort', () => {
+        if (opts.signal?.aborted) settle(new ParleyError('ABORTED', 'the connect was cancelled'))
+      })
+      this.tryDevices(identityPublicKey, abort.signal).then(
+        (s) => settle(null, s),
+        (err: unknown) => {
+          // A duplicate we lost means the winning session is on its way: keep waiting for it.
+          if (isParleyError(err, 'SESSION_CLOSED') && /duplicate|already exists/.test(err.message))
+            return
+          settle(err instanceof Error ? err : new Error(String(err)))
+        },
+      )
+    })
+  }
+
+  private async tryDevices(identityPublicKey: Buffer, signal: AbortSignal): Promise<Session> {
+    let lastError: unknown = null
+    for await (const device of this.opts.network.findDevices(identityPublicKey, signal)) {
+      try {
+        const stream = await this.opts.network.connect(device, signal)
+        return await this.adopt(stream, identityPublicKey)
+      } catch (err) {
+        lastError = err
+        // A peer that proved it is someone else, or cannot talk to us, is a final answer.
+        if (isParleyError(err, 'INCOMPATIBLE_VERSION')) throw err
+      }
+    }
+    if (isParleyError(lastError) && lastError.code !== 'PEER_NOT_FOUND') throw lastError
+    throw notFound(
+      identityPublicKey,
+      lastError === null
+        ? 'no device of it is announced on the network'
+        : 'its devices did not answer',
+    )
+  }
+
+  /**
+   * The session that now stands for `session`: itself, or the one that replaced
+   * it when two simultaneous connects were deduplicated. A caller that connected
+   * just before the contest was decided may hold the loser; this finds the winner.
+   */
+  current(session: Session): Session {
+    let s = session
+    for (let hops = 0; s.replacedBy !== null && hops < 8; hops++) s = s.replacedBy
+    return s
+  }
+
+  /** Keeps a session to this identity, reconnecting with exponential backoff. */
+  maintain(identityPublicKey: Buffer): void {
+    const id = hex(identityPublicKey)
+    if (this.maintained.has(id)) return
+    this.maintained.set(id, { attempt: 0, timer: null })
+    if (this.get(identityPublicKey) === undefined) this.scheduleReconnect(identityPublicKey, 0)
+  }
+
+  release(identityPublicKey: Buffer): void {
+    const id = hex(identityPublicKey)
+    const m = this.maintained.get(id)
+    if (m?.timer) this.opts.clock.clearTimeout(m.timer)
+    this.maintained.delete(id)
+  }
+
+  private onMaintainedClosed(session: Session): void {
+    const identity = session.remoteIdentityPublicKey
+    if (identity === null || this.closing) return
+    const m = this.maintained.get(hex(identity))
+    if (m === undefined || m.timer !== null || this.get(identity) !== undefined) return
+    this.scheduleReconnect(identity, nextBackoff_ms(m.attempt++, this.opts.random))
+  }
+
+  private scheduleReconnect(identityPublicKey: Buffer, delay_ms: number): void {
+    const m = this.maintained.get(hex(identityPublicKey))
+    if (m === undefined) return
+    m.timer = this.opts.clock.setTimeout(() => {
+      m.timer = null
+      if (this.closing || !this.maintained.has(hex(identityPublicKey))) return
+      this.connect(identityPublicKey).then(
+        () => this.emit('reconnected', identityPublicKey),
+        () => {
+          if (this.get(identityPublicKey) !== undefined) return
+          this.scheduleReconnect(identityPublicKey, nextBackoff_ms(m.attempt++, this.opts.random))
+        },
+      )
+    }, delay_ms)
+  }
+
+  /** Says goodbye to every peer. */
+  close(): void {
+    this.closing = true
+    for (const m of this.maintained.values()) if (m.timer) this.opts.clock.clearTimeout(m.timer)
+    this.maintained.clear()
+    for (const s of this.live) s.close(GoodbyeCode.ShuttingDown, 'the peer is shutting down')
+  }
+}
+
+function notFound(identityPublicKey: Uint8Array, detail: string): ParleyError {
+  return new ParleyError(
+    'PEER_NOT_FOUND',
+    `peer not found: ${detail} (is it online, and is the ID right? ${hex(identityPublicKey).slice(0, 8)}…)`,
+  )
+}

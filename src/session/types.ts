@@ -1,0 +1,29 @@
+import type { Duplex } from 'node:stream'
+
+/**
+ * A message-preserving, reliable, encrypted duplex between two devices —
+ * hyperdht's secret-stream in production, a simulated link in test/sim.
+ */
+export interface FramedStream extends Duplex {
+  /** Our device public key (the Noise static key). */
+  publicKey: Buffer
+  /** The remote device public key, authenticated by the Noise handshake. */
+  remotePublicKey: Buffer
+  isInitiator: boolean
+  /** Unreliable datagrams on the same encrypted connection, when the path has them. */
+  trySend?(data: Uint8Array): void
+}
+
+/** Where a device can be dialled (an announcement seen on the DHT). */
+export interface DeviceAddress {
+  publicKey: Buffer
+  relayAddresses: { host: string; port: number }[]
+}
+
+/** The narrow view of the network the session layer needs; the simulator provides its own. */
+export interface PeerNetwork {
+  findDevices(identityPublicKey: Uint8Array, signal?: AbortSignal): AsyncIterable<DeviceAddress>
+  connect(device: DeviceAddress, signal?: AbortSignal): Promise<FramedStream>
+}
+
+export type Path = 'direct' | 'relayed' | 'gateway'
