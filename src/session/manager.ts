@@ -95,26 +95,54 @@ export class SessionManager extends EventEmitter {
   private register(session: Session): Session {
     const key = hex(session.remoteDevicePublicKey)
     const existing = this.byDevice.get(key)
-    if (existing !== undefined && !existing.closed && existing !== session) {
-      if (!this.prefer(session, existing)) {
-        session.replacedBy = existing
-        session.close(GoodbyeCode.DuplicateSession, 'a session between our devices already exists')
-        return existing
-      }
-      existing.replacedBy = session
-      existing.close(GoodbyeCode.DuplicateSession, 'a session between our devices already exists')
+    const duplicate = existing !== undefined && !existing.closed && existing !== session
+    if (duplicate && !this.prefer(session, existing)) {
+      session.replacedBy = existing
+      session.close(GoodbyeCode.DuplicateSession, 'a session between our devices already exists')
+      return existing
     }
+    // Record the winner before closing the loser, so the loser's close finds a
+    // live session and does not trigger a reconnect.
     this.byDevice.set(key, session)
     session.once('close', (info) => {
       if (this.byDevice.get(key) === session) this.byDevice.delete(key)
       this.emit('session-closed', session, info)
       this.onMaintainedClosed(session)
     })
+    if (duplicate) {
+      existing.replacedBy = session
+      existing.close(GoodbyeCode.DuplicateSession, 'a session between our devices already exists')
+    }
     const id = hex(session.remoteIdentityPublicKey!)
     const m = this.maintained.get(id)
     if (m !== undefined) m.attempt = 0
     this.emit('session', session)
     return session
+  }
+
+  /** Sessions from this device that are still before their hello. */
+  private pendingFrom(devicePublicKey: Buffer, except: Session | null = null): Session[] {
+    return [...this.live].filter(
+      (s) =>
+        s !== except &&
+        !s.closed &&
+        s.remoteCertificate === null &&
+        s.remoteDevicePublicKey.equals(devicePublicKey),
+    )
+  }
+
+  /**
+   * Resolves to the session that will stand for `session` once any duplicate
+   * still in its hello has been decided. Only a session we dialled towards a
+   * smaller device key can lose, so only then is there anything to wait for.
+   */
+  private async settled(session: Session): Promise<Session> {
+    const canLose =
+      session.isInitiator &&
+      Buffer.compare(this.localDevicePublicKey, session.remoteDevicePublicKey) > 0
+    const pending = canLose ? this.pendingFrom(session.remoteDevicePublicKey, session) : []
+    if (pending.length > 0) await Promise.allSettled(pending.map((p) => p.opened))
+    return this.current(session)
   }
 
   /**
@@ -166,7 +194,8 @@ export class SessionManager extends EventEmitter {
       }
       // A session may also arrive the other way (the peer dialled us at the same time).
       const onSession = (s: Session) => {
-        if (s.remoteIdentityPublicKey?.equals(identityPublicKey)) settle(null, s)
+        if (!s.remoteIdentityPublicKey?.equals(identityPublicKey)) return
+        this.settled(s).then((kept) => settle(null, kept))
       }
       this.on('session', onSession)
       const timer = this.opts.clock.setTimeout(
@@ -177,7 +206,7 @@ export class SessionManager extends EventEmitter {
         if (opts.signal?.aborted) settle(new ParleyError('ABORTED', 'the connect was cancelled'))
       })
       this.tryDevices(identityPublicKey, abort.signal).then(
-        (s) => settle(null, s),
+        (s) => this.settled(s).then((kept) => settle(null, kept)),
         (err: unknown) => {
           // A duplicate we lost means the winning session is on its way: keep waiting for it.
           if (isParleyError(err, 'SESSION_CLOSED') && /duplicate|already exists/.test(err.message))
@@ -192,6 +221,13 @@ export class SessionManager extends EventEmitter {
     let lastError: unknown = null
     for await (const device of this.opts.network.findDevices(identityPublicKey, signal)) {
       try {
+        // The device is dialling us right now: wait for that session rather than race it.
+        const incoming = this.pendingFrom(device.publicKey)
+        if (incoming.length > 0) {
+          await Promise.allSettled(incoming.map((p) => p.opened))
+          const open = this.get(identityPublicKey)
+          if (open !== undefined) return open
+        }
         const stream = await this.opts.network.connect(device, signal)
         return await this.adopt(stream, identityPublicKey)
       } catch (err) {

@@ -21,7 +21,12 @@ import {
   PROTOCOL_VERSION_MIN,
   SESSION_IDLE_TIMEOUT_MS,
 } from '../wire/index.js'
-import { GOODBYE_FLUSH_MS, PING_TIMEOUT_MS, PINGS_PENDING_MAX } from './constants.js'
+import {
+  GOODBYE_FLUSH_MS_MAX,
+  HELLO_TIMEOUT_MS,
+  PING_TIMEOUT_MS,
+  PINGS_PENDING_MAX,
+} from './constants.js'
 import type { FramedStream, Path } from './types.js'
 
 export interface SessionOptions {
@@ -71,6 +76,9 @@ export class Session extends EventEmitter {
   private rejectOpened!: (err: ParleyError) => void
   private isOpen = false
   private keepAliveTimer: TimerHandle | null = null
+  private helloTimer: TimerHandle | null = null
+  /** The nonce of the last keep-alive ping, whose pong is expected and not a stray. */
+  private keepAliveNonce: number | null = null
   private readonly pings = new Map<
     number,
     { sent_ms: number; done: (rtt_ms: number | Error) => void }
@@ -111,6 +119,14 @@ export class Session extends EventEmitter {
       flags: 0,
     }
     channel.open(encodeHello(hello))
+    // A connection that never says hello must not hold a session slot forever.
+    this.helloTimer = opts.clock.setTimeout(() => {
+      this.helloTimer = null
+      this.fail(
+        new ParleyError('TIMEOUT', `the peer sent no hello within ${HELLO_TIMEOUT_MS} ms`),
+        null,
+      )
+    }, HELLO_TIMEOUT_MS)
   }
 
   get isInitiator(): boolean {
@@ -183,6 +199,7 @@ export class Session extends EventEmitter {
       )
       return
     }
+    this.clearHelloTimer()
     this.remoteCertificate = cert
     this.version = version
     this.remoteAgent = hello.agent
@@ -214,6 +231,10 @@ export class Session extends EventEmitter {
         this.send({ type: 'pong', nonce: msg.nonce })
         return
       case 'pong': {
+        if (msg.nonce === this.keepAliveNonce) {
+          this.keepAliveNonce = null
+          return
+        }
         const pending = this.pings.get(msg.nonce)
         if (pending === undefined) {
           this.counters.inc('unexpected_pong')
@@ -285,7 +306,8 @@ export class Session extends EventEmitter {
         )
         return
       }
-      this.send({ type: 'ping', nonce: nonceFrom(this.opts.random, this.pings) })
+      this.keepAliveNonce = nonceFrom(this.opts.random, this.pings)
+      this.send({ type: 'ping', nonce: this.keepAliveNonce })
       this.scheduleKeepAlive()
     }, PING_INTERVAL_MS)
   }
@@ -302,8 +324,11 @@ export class Session extends EventEmitter {
     if (!this.isOpen)
       this.rejectOpened(new ParleyError('SESSION_CLOSED', `session closed: ${reason || 'by us'}`))
     this.finish({ by: 'local', code, reason })
+    // end() lets the reliable stream retransmit the goodbye until the peer has it and
+    // ends its side too (which closes the stream); destroy only a peer that never does.
     this.stream.end()
-    this.opts.clock.setTimeout(() => this.stream.destroy(), GOODBYE_FLUSH_MS)
+    const cap = this.opts.clock.setTimeout(() => this.stream.destroy(), GOODBYE_FLUSH_MS_MAX)
+    this.stream.once('close', () => this.opts.clock.clearTimeout(cap))
   }
 
   private fail(err: ParleyError, goodbye: { code: number; reason: string } | null): void {
@@ -319,6 +344,12 @@ export class Session extends EventEmitter {
     this.emit('failed', err)
   }
 
+  private clearHelloTimer(): void {
+    if (this.helloTimer === null) return
+    this.opts.clock.clearTimeout(this.helloTimer)
+    this.helloTimer = null
+  }
+
   private onTransportClosed(): void {
     if (!this.isOpen)
       this.rejectOpened(
@@ -331,6 +362,7 @@ export class Session extends EventEmitter {
     if (this.closeInfo !== null) return
     this.closeInfo = info
     if (this.keepAliveTimer !== null) this.opts.clock.clearTimeout(this.keepAliveTimer)
+    this.clearHelloTimer()
     for (const p of this.pings.values())
       p.done(new ParleyError('SESSION_CLOSED', 'the session closed'))
     this.pings.clear()
