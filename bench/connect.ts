@@ -206,7 +206,13 @@ async function idleDaemons(bootstrap: string): Promise<void> {
     // alice holds one idle session to bob; carol has none.
     await daemons[0]!.client.request('POST', '/v1/ping', { id: ids[1], count: 1 })
     await new Promise((r) => setTimeout(r, 5000)) // let start-up traffic settle
-    type S = { bytes_sent: number; bytes_received: number; rss_bytes: number; packets?: number }
+    type S = {
+      bytes_sent: number
+      bytes_received: number
+      packets_sent: number
+      packets_received: number
+      rss_bytes: number
+    }
     const before = await Promise.all(daemons.map((d) => d.client.request<S>('GET', '/v1/status')))
     console.log(`idle: measuring ${IDLE_S} s of background traffic of real daemon processes...`)
     await new Promise((r) => setTimeout(r, IDLE_S * 1000))
@@ -215,9 +221,12 @@ async function idleDaemons(bootstrap: string): Promise<void> {
     for (let i = 0; i < daemons.length; i++) {
       const a = afterS[i]!
       const b = before[i]!
-      const bps = (a.bytes_sent - b.bytes_sent + a.bytes_received - b.bytes_received) / IDLE_S
+      const payload = a.bytes_sent - b.bytes_sent + a.bytes_received - b.bytes_received
+      const packets = a.packets_sent - b.packets_sent + a.packets_received - b.packets_received
+      // On the wire each UDP/IPv4 datagram also carries 28 bytes of headers.
+      const wire_bps = (payload + 28 * packets) / IDLE_S
       console.log(
-        `${labels[i]!.padEnd(24)} background ${bps.toFixed(1)} B/s (UDP payload, sent+received; target <= 100, Skype ~200)   RSS ${(a.rss_bytes / 2 ** 20).toFixed(1)} MB (target <= 80)`,
+        `${labels[i]!.padEnd(24)} background ${(payload / IDLE_S).toFixed(1)} B/s payload, ${wire_bps.toFixed(1)} B/s on the wire (${(packets / IDLE_S).toFixed(2)} pkt/s; target <= 100, Skype ~200)   RSS ${(a.rss_bytes / 2 ** 20).toFixed(1)} MB (target <= 80)`,
       )
     }
   } finally {

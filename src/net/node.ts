@@ -94,6 +94,10 @@ export class NetworkNode extends EventEmitter {
       port: opts.port === 0 ? await freeUdpPort(host) : opts.port,
       host,
       ...(loopbackOnly ? { firewalled: false } : {}),
+      // The session's PING every 20 s (docs/PROTOCOL.md §5.7) is the one keep-alive;
+      // it keeps NAT bindings open. hyperdht's default adds a second one every 5 s,
+      // which alone cost ~0.8 packets/s per idle session (bench: connect, idle).
+      connectionKeepAlive: false,
     })
     return new NetworkNode(opts, dht, cached, counters, created_ms)
   }

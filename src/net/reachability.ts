@@ -2,7 +2,9 @@ import { networkInterfaces } from 'node:os'
 
 // What `parley status` reports about this host's network position.
 // - open: DHT nodes reach us unsolicited (public address, or a forwarded port)
-// - consistent-nat: behind a NAT that keeps one external port for all peers;
+// - consistent-nat: unsolicited packets do not reach us, but our external port
+//   is the same towards every peer (a port-preserving NAT, or a stateful
+//   firewall on a public address: `behind_nat` in status tells which);
 //   hole punching works with most peers
 // - randomising-nat: the NAT picks a new port per destination (symmetric);
 //   punching works only against consistent peers, otherwise a relay is needed
