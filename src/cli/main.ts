@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
+import { CONFIG_FLAG_OPTIONS } from '../config/index.js'
 import { resolveHome } from '../daemon/home.js'
 import { ParleyError } from '../util/errors.js'
-import { cmdDaemon } from './commands/daemon.js'
+import { cmdDaemon, type DaemonFlags } from './commands/daemon.js'
 import { cmdDemo } from './commands/demo.js'
 import { cmdId, cmdInit } from './commands/identity.js'
 import { cmdPing, cmdStatus } from './commands/peers.js'
@@ -14,7 +15,11 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
   init [--name N] [--no-passphrase]     create an identity and print its ID
   id                                    print this identity's ID and safety fingerprint
   daemon [--bootstrap H:P,...] [--port P] [--api-port P]
-                                        run the node in the foreground
+         [--supernode [--relay-sessions-max N] [--relay-session-bytes-per-s-max B]
+                      [--relay-total-bytes-per-s-max B]]
+         [--metrics-port P [--metrics-host H]]
+                                        run the node in the foreground; --supernode
+                                        serves others (needs a public UDP port)
   testnet [--host H] [--port P] [--nodes N] [--bootstrap H:P]
                                         run a private bootstrap DHT; prints its H:P
   status                                online?, reachability, peers, roles
@@ -22,7 +27,9 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
   demo [--pings N]                      two users on an embedded network; prints a report
 
 --home DIR defaults to $PARLEY_HOME, else $XDG_DATA_HOME/parley.
-The passphrase comes from $PARLEY_PASSPHRASE or a prompt.`
+The passphrase comes from $PARLEY_PASSPHRASE or a prompt.
+Every daemon setting is also a PARLEY_* variable and a key in <home>/config.json
+or /etc/parley/config.json; docs/ADMIN.md lists them all.`
 
 type Flags = Record<string, string | boolean | undefined>
 
@@ -33,11 +40,8 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
     'device-name': { type: 'string' },
   },
   id: {},
-  daemon: {
-    bootstrap: { type: 'string' },
-    port: { type: 'string' },
-    'api-port': { type: 'string' },
-  },
+  // Every administrator switch is a flag too (src/config); --metrics-host is not a policy.
+  daemon: { ...CONFIG_FLAG_OPTIONS, 'metrics-host': { type: 'string' } },
   testnet: {
     host: { type: 'string' },
     port: { type: 'string' },
@@ -89,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
         await cmdId(home, out)
         break
       case 'daemon':
-        await cmdDaemon(home, values as Record<string, string>, out)
+        await cmdDaemon(home, values as DaemonFlags, out)
         break
       case 'testnet':
         await cmdTestnet(values as Record<string, string>, out)

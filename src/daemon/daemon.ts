@@ -4,6 +4,7 @@ import { ApiServer, createToken, removeDaemonInfo, writeDaemonInfo } from '../ap
 import { encodeId, type IdentityKeys, safetyFingerprint } from '../identity/index.js'
 import { type HostPort, NetworkNode } from '../net/index.js'
 import { type Session, SessionManager } from '../session/index.js'
+import { MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
 import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
 import { PROTOCOL_VERSION } from '../wire/index.js'
@@ -25,6 +26,12 @@ export interface DaemonOptions {
   api_port: number
   /** Defaults to the loopback address; the API must never face the network. */
   api_host?: string
+  /** Serve others as a supernode (persistent DHT node + capped blind relay); off by default. */
+  supernode?: { caps?: Partial<RelayCaps> } | null
+  /** Prometheus `GET /metrics` (src/supernode/metrics.ts says why not on the API); off when null. */
+  metrics?: { host: string; port: number } | null
+  /** The resolved settings as shown to people (proxy credentials redacted) and where each came from. */
+  config?: { described: unknown; sources: Record<string, string>; locked: string[] }
 }
 
 /** A running node: network, sessions and the local API, wired together. */
@@ -35,6 +42,9 @@ export class Daemon extends EventEmitter {
   readonly api: ApiServer
   readonly started_at_ms = Date.now()
   api_address: { host: string; port: number } | null = null
+  metrics_address: { host: string; port: number } | null = null
+  supernode: Supernode | null = null
+  private metricsServer: MetricsServer | null = null
   private stopping: Promise<void> | null = null
 
   private constructor(opts: DaemonOptions, net: NetworkNode, token: string) {
@@ -71,20 +81,41 @@ export class Daemon extends EventEmitter {
       bootstrap: opts.bootstrap,
       hostCachePath: join(opts.home, HOST_CACHE_FILE),
       port: opts.dht_port,
+      supernode: opts.supernode != null,
       onConnection: (socket) => {
         // Incoming sessions: the hello tells us who it is; failures are counted by the manager.
         debug(
           'incoming connection from device',
           socket.remotePublicKey.toString('hex').slice(0, 16),
         )
-        daemon?.sessions.adopt(socket, null).catch((err) => debug('incoming session failed:', err))
+        const adopt = () =>
+          daemon?.sessions
+            .adopt(socket, null)
+            .catch((err) => debug('incoming session failed:', err))
+        // A supernode also gets hyperdht's relay clients on this key: route by protocol.
+        if (daemon?.supernode) daemon.supernode.route(socket, adopt)
+        else void adopt()
       },
     })
     const token = await createToken(opts.home)
     daemon = new Daemon(opts, net, token)
+    if (opts.supernode != null) {
+      daemon.supernode = new Supernode({
+        dht: net.dht,
+        clock: systemClock,
+        caps: opts.supernode.caps,
+        onWarning: (err) => debug('relay:', err.message),
+      })
+    }
     try {
       await net.start()
       await net.announce(opts.keys.identity.publicKey)
+      if (daemon.supernode !== null) await net.announceSupernode()
+      if (opts.metrics != null) {
+        const d = daemon
+        d.metricsServer = new MetricsServer(() => d.metrics())
+        d.metrics_address = await d.metricsServer.listen(opts.metrics.host, opts.metrics.port)
+      }
       const api = await daemon.api.listen()
       daemon.api_address = api
       await writeDaemonInfo(opts.home, {
@@ -111,12 +142,55 @@ export class Daemon extends EventEmitter {
       fingerprint: safetyFingerprint(this.opts.keys.identity.publicKey),
       online: this.net.dht.online && this.net.reachability() !== 'udp-blocked',
       ...this.net.info(),
-      roles: [] as string[],
+      roles: this.supernode === null ? [] : ['supernode', 'relay'],
+      ...(this.supernode === null ? {} : { relay: this.supernode.status() }),
+      supernodes_known: this.net.supernodes.ranked().length,
+      metrics:
+        this.metrics_address === null
+          ? null
+          : `http://${this.metrics_address.host}:${this.metrics_address.port}/metrics`,
+      config: this.opts.config?.described ?? null,
+      config_sources: this.opts.config?.sources ?? null,
+      config_locked: this.opts.config?.locked ?? [],
       peers: this.sessions.list().map(describeSession),
       uptime_ms: Date.now() - this.started_at_ms,
       rss_bytes: process.memoryUsage().rss,
       counters: { sessions: this.sessions.counters.toJSON(), api: this.api.stats },
     }
+  }
+
+  metrics() {
+    const relaying = this.net.dht.stats?.relaying ?? {}
+    const counter = (name: string, help: string, value: number) => ({
+      name,
+      help,
+      type: 'counter' as const,
+      value,
+    })
+    return [
+      {
+        name: 'parley_sessions',
+        help: 'Open peer sessions.',
+        type: 'gauge' as const,
+        value: this.sessions.list().length,
+      },
+      counter(
+        'parley_dht_relaying_attempts_total',
+        'Relayed connects tried as a callee (hyperdht).',
+        relaying.attempts ?? 0,
+      ),
+      counter(
+        'parley_dht_relaying_successes_total',
+        'Relayed connects paired as a callee (hyperdht).',
+        relaying.successes ?? 0,
+      ),
+      counter(
+        'parley_dht_relaying_aborts_total',
+        'Relayed connects aborted as a callee (hyperdht).',
+        relaying.aborts ?? 0,
+      ),
+      ...(this.supernode?.metrics() ?? []),
+    ]
   }
 
   /** Clean shutdown: goodbyes, unannounce, host cache saved, daemon.json removed. */
@@ -125,6 +199,8 @@ export class Daemon extends EventEmitter {
     this.stopping = (async () => {
       this.sessions.close()
       await this.api.close().catch(() => {})
+      await this.metricsServer?.close().catch(() => {})
+      await this.supernode?.close().catch(() => {})
       await this.net.close().catch(() => {})
       await removeDaemonInfo(this.opts.home).catch(() => {})
     })()

@@ -10,3 +10,13 @@ export const DEFAULT_DHT_PORT = 49737
 export const LOOKUP_TIMEOUT_MS = 10_000
 /** Most device announcements considered for one identity (bounds work on hostile topics). */
 export const DEVICES_PER_LOOKUP_MAX = 16
+/** Most supernodes kept in the host cache file and considered as relays. */
+export const HOST_CACHE_SUPERNODES_MAX = 32
+/** Supernodes are looked up and their round trips measured this often (and once at start). */
+export const SUPERNODE_REFRESH_MS = 600_000
+/** A supernode ping that takes longer than this counts as no answer. */
+export const SUPERNODE_PING_TIMEOUT_MS = 2_000
+/** A relay that refused or failed is skipped for this long. */
+export const RELAY_REFUSED_COOLDOWN_MS = 60_000
+/** Most relays one dial tries before it gives up on relaying. */
+export const RELAY_ATTEMPTS_MAX = 3

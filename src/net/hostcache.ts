@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { HOST_CACHE_NODES_MAX } from './constants.js'
+import { HOST_CACHE_NODES_MAX, HOST_CACHE_SUPERNODES_MAX } from './constants.js'
 
 // Skype's host cache: the DHT nodes that answered us last time, tried first on
 // the next start, so a node rejoins even when its bootstrap nodes are gone.
@@ -11,25 +11,48 @@ export interface HostPort {
   port: number
 }
 
+/** A supernode remembered from its announcement (docs/PROTOCOL.md §4.4): its key and where it answers. */
+export interface CachedSupernode extends HostPort {
+  /** hex of the supernode's device public key, the key `relayThrough` dials. */
+  public_key: string
+}
+
 export async function loadHostCache(path: string): Promise<HostPort[]> {
-  let text: string
+  const parsed = await readCache(path)
+  if (!Array.isArray(parsed.nodes)) return []
+  return parsed.nodes.filter(isHostPort).slice(0, HOST_CACHE_NODES_MAX)
+}
+
+export async function loadCachedSupernodes(path: string): Promise<CachedSupernode[]> {
+  const parsed = await readCache(path)
+  if (!Array.isArray(parsed.supernodes)) return []
+  return parsed.supernodes.filter(isCachedSupernode).slice(0, HOST_CACHE_SUPERNODES_MAX)
+}
+
+async function readCache(path: string): Promise<{ nodes?: unknown; supernodes?: unknown }> {
   try {
-    text = await readFile(path, 'utf8')
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown
+    return typeof parsed === 'object' && parsed !== null ? parsed : {}
   } catch {
-    return []
-  }
-  try {
-    const parsed = JSON.parse(text) as { nodes?: unknown }
-    if (!Array.isArray(parsed.nodes)) return []
-    return parsed.nodes.filter(isHostPort).slice(0, HOST_CACHE_NODES_MAX)
-  } catch {
-    return []
+    return {}
   }
 }
 
-export async function saveHostCache(path: string, nodes: HostPort[]): Promise<void> {
+export async function saveHostCache(
+  path: string,
+  nodes: HostPort[],
+  supernodes: CachedSupernode[] = [],
+): Promise<void> {
   const unique = dedupe(nodes).slice(0, HOST_CACHE_NODES_MAX)
-  const body = JSON.stringify({ saved_at_ms: Date.now(), nodes: unique }, null, 1)
+  const body = JSON.stringify(
+    {
+      saved_at_ms: Date.now(),
+      nodes: unique,
+      supernodes: supernodes.slice(0, HOST_CACHE_SUPERNODES_MAX),
+    },
+    null,
+    1,
+  )
   await mkdir(dirname(path), { recursive: true, mode: 0o700 })
   const tmp = `${path}.tmp-${process.pid}`
   await writeFile(tmp, body, { mode: 0o600 })
@@ -46,6 +69,12 @@ export function dedupe(nodes: HostPort[]): HostPort[] {
     out.push({ host: n.host, port: n.port })
   }
   return out
+}
+
+function isCachedSupernode(v: unknown): v is CachedSupernode {
+  if (!isHostPort(v)) return false
+  const key = (v as { public_key?: unknown }).public_key
+  return typeof key === 'string' && /^[0-9a-f]{64}$/.test(key)
 }
 
 function isHostPort(v: unknown): v is HostPort {

@@ -3,20 +3,24 @@ import { EventEmitter } from 'node:events'
 import type { HostPort, KeyPair, NoiseSocket, Server } from 'hyperdht'
 import DHT from 'hyperdht'
 import { ParleyError, throwIfAborted } from '../util/errors.js'
-import { ANNOUNCE_REFRESH_MS, identityTopic } from '../wire/index.js'
+import { ANNOUNCE_REFRESH_MS, identityTopic, supernodeTopic } from '../wire/index.js'
 import {
   DEVICES_PER_LOOKUP_MAX,
   HOST_CACHE_NODES_MAX,
   HOST_CACHE_SAVE_INTERVAL_MS,
   LOOKUP_TIMEOUT_MS,
+  RELAY_ATTEMPTS_MAX,
+  SUPERNODE_REFRESH_MS,
 } from './constants.js'
-import { dedupe, loadHostCache, saveHostCache } from './hostcache.js'
+import { dialOnce, FORCE_RELAY_FOR_TESTS, wantsRelay } from './dial.js'
+import { dedupe, loadCachedSupernodes, loadHostCache, saveHostCache } from './hostcache.js'
 import {
   classifyReachability,
   hostHasNetwork,
   isLocalAddress,
   type Reachability,
 } from './reachability.js'
+import { RelaySocketTracker, SupernodeDirectory } from './supernodes.js'
 import { countingUdx, type TrafficCounters } from './traffic.js'
 
 export interface NetworkNodeOptions {
@@ -31,6 +35,14 @@ export interface NetworkNodeOptions {
   host?: string
   /** Called for every authenticated incoming connection. */
   onConnection: (socket: NoiseSocket) => void
+  /**
+   * Serve others: a persistent DHT node (stored in others' routing tables)
+   * that declares itself reachable. Only for hosts with a public address or a
+   * forwarded UDP port; behind a NAT it would fail the peers who rely on it.
+   */
+  supernode?: boolean
+  /** Test-only (see FORCE_RELAY_FOR_TESTS): never connect directly. */
+  forceRelay?: boolean
 }
 
 export interface DeviceAddress {
@@ -46,7 +58,11 @@ export class NetworkNode extends EventEmitter {
   readonly dht: DHT
   private server: Server | null = null
   private readonly opts: NetworkNodeOptions
-  private announceTopic: Buffer | null = null
+  private readonly announced = new Map<string, Buffer>()
+  private supernodeTimer: NodeJS.Timeout | null = null
+  readonly supernodes: SupernodeDirectory
+  private readonly relays: RelaySocketTracker
+  private readonly forceRelay: boolean
   private announceTimer: NodeJS.Timeout | null = null
   private cacheTimer: NodeJS.Timeout | null = null
   private cachedNodes: HostPort[] = []
@@ -62,10 +78,14 @@ export class NetworkNode extends EventEmitter {
     cachedNodes: HostPort[],
     traffic: TrafficCounters,
     created_ms: number,
+    supernodes: SupernodeDirectory,
   ) {
     super()
     this.opts = opts
     this.dht = dht
+    this.supernodes = supernodes
+    this.relays = new RelaySocketTracker(dht)
+    this.forceRelay = (opts.forceRelay ?? FORCE_RELAY_FOR_TESTS) && opts.supernode !== true
     this.cachedNodes = cachedNodes
     this.traffic = traffic
     this.created_ms = created_ms
@@ -73,6 +93,9 @@ export class NetworkNode extends EventEmitter {
 
   static async create(opts: NetworkNodeOptions): Promise<NetworkNode> {
     const cached = opts.hostCachePath === null ? [] : await loadHostCache(opts.hostCachePath)
+    const cachedSupernodes =
+      opts.hostCachePath === null ? [] : await loadCachedSupernodes(opts.hostCachePath)
+    const forceRelay = (opts.forceRelay ?? FORCE_RELAY_FOR_TESTS) && opts.supernode !== true
     const configured = opts.bootstrap ?? DHT.BOOTSTRAP.map(parseBootstrapString)
     // A network whose bootstrap is all loopback lives on this machine only, where
     // every node reaches every other. hyperdht cannot see that: its firewall test
@@ -93,13 +116,19 @@ export class NetworkNode extends EventEmitter {
       // hyperdht reads port 0 as "49737"; find a free one ourselves (it falls back if taken).
       port: opts.port === 0 ? await freeUdpPort(host) : opts.port,
       host,
-      ...(loopbackOnly ? { firewalled: false } : {}),
+      // A forced-relay test node must stay "firewalled", or its peers would simply dial it.
+      ...((loopbackOnly && !forceRelay) || opts.supernode ? { firewalled: false } : {}),
+      ...(opts.supernode ? { ephemeral: false } : {}),
       // The session's PING every 20 s (docs/PROTOCOL.md §5.7) is the one keep-alive;
       // it keeps NAT bindings open. hyperdht's default adds a second one every 5 s,
       // which alone cost ~0.8 packets/s per idle session (bench: connect, idle).
       connectionKeepAlive: false,
     })
-    return new NetworkNode(opts, dht, cached, counters, created_ms)
+    // On loopback hyperdht may later decide a node is not firewalled after all,
+    // and then peers dial it directly; a forced-relay test node stays firewalled.
+    if (forceRelay) Object.defineProperty(dht, 'firewalled', { get: () => true, set: () => {} })
+    const directory = new SupernodeDirectory(opts.keyPair.publicKey, cachedSupernodes)
+    return new NetworkNode(opts, dht, cached, counters, created_ms, directory)
   }
 
   async start(signal?: AbortSignal): Promise<void> {
@@ -109,27 +138,75 @@ export class NetworkNode extends EventEmitter {
     await this.saveCache()
     this.cacheTimer = setInterval(() => void this.saveCache(), HOST_CACHE_SAVE_INTERVAL_MS)
     this.cacheTimer.unref()
-    this.server = this.dht.createServer({}, (socket) => this.opts.onConnection(socket))
+    const forced = this.forceRelay ? { holepunch: () => false, shareLocalAddress: false } : {}
+    this.server = this.dht.createServer(
+      { ...forced, relayThrough: () => this.serverRelay() },
+      (socket) => {
+        this.trackPath(socket)
+        this.opts.onConnection(socket)
+      },
+    )
     await this.server.listen(this.opts.keyPair)
+    // Discovery runs in the background: a node must not wait for supernodes to come online.
+    void this.refreshSupernodes()
+    this.supernodeTimer = setInterval(() => void this.refreshSupernodes(), SUPERNODE_REFRESH_MS)
+    this.supernodeTimer.unref()
+  }
+
+  async refreshSupernodes(): Promise<void> {
+    if (this.closing) return
+    await this.supernodes.refresh(this.dht)
+    this.emit('debug', `supernodes known: ${this.supernodes.ranked().length}`)
   }
 
   /** Announce this device under its identity's topic, refreshed before hyperdht expires it. */
   async announce(identityPublicKey: Uint8Array): Promise<void> {
-    this.announceTopic = identityTopic(identityPublicKey)
-    await this.announceOnce()
-    this.announceTimer = setInterval(() => void this.announceOnce(), ANNOUNCE_REFRESH_MS)
+    this.announced.set('identity', identityTopic(identityPublicKey))
+    await this.announceAll()
+    this.announceTimer ??= setInterval(() => void this.announceAll(), ANNOUNCE_REFRESH_MS)
     this.announceTimer.unref()
   }
 
-  private async announceOnce(): Promise<void> {
-    if (this.announceTopic === null || this.server === null || this.closing) return
-    try {
-      await this.dht
-        .announce(this.announceTopic, this.opts.keyPair, this.server.relayAddresses)
-        .finished()
-    } catch (err) {
-      this.emit('warning', err)
-    }
+  /** Announce this node as a supernode (PROTOCOL.md §4.4): its own DHT address first. */
+  async announceSupernode(): Promise<void> {
+    this.announced.set('supernode', supernodeTopic())
+    await this.announceAll()
+    this.announceTimer ??= setInterval(() => void this.announceAll(), ANNOUNCE_REFRESH_MS)
+    this.announceTimer.unref()
+  }
+
+  private async announceAll(): Promise<void> {
+    if (this.server === null || this.closing) return
+    const server = this.server
+    await Promise.all(
+      [...this.announced].map(async ([kind, topic]) => {
+        const own = { host: this.dht.host ?? '127.0.0.1', port: this.dht.port }
+        const relays = kind === 'supernode' ? dedupe([own, ...server.relayAddresses]) : null
+        try {
+          await this.dht
+            .announce(topic, this.opts.keyPair, relays ?? server.relayAddresses)
+            .finished()
+        } catch (err) {
+          this.emit('warning', err)
+        }
+      }),
+    )
+  }
+
+  /** The callee side of the relay rule (src/net/dial.ts, wantsRelay). */
+  private serverRelay(): Buffer | null {
+    if (this.forceRelay || !wantsRelay(this.reachability())) return null
+    return this.supernodes.ranked()[0]?.publicKey ?? null
+  }
+
+  /** Gives the socket a live `path` the session layer reads (relayed until punching wins). */
+  private trackPath(socket: NoiseSocket): void {
+    Object.defineProperty(socket, 'path', {
+      get: () => (this.relays.isRelayed(socket) ? 'relayed' : 'direct'),
+    })
+    socket.rawStream?.on?.('remote-changed', () =>
+      this.emit('debug', `path of ${socket.remotePublicKey.toString('hex').slice(0, 16)} changed`),
+    )
   }
 
   /** Yields each device announced under the identity's topic, as soon as it is seen. */
@@ -167,48 +244,50 @@ export class NetworkNode extends EventEmitter {
     throwIfAborted(signal)
   }
 
-  /** Dials a device key; resolves once the Noise handshake completed. */
-  connect(device: DeviceAddress, signal?: AbortSignal): Promise<NoiseSocket> {
-    throwIfAborted(signal)
-    const socket = this.dht.connect(device.publicKey, {
-      keyPair: this.opts.keyPair,
-      relayAddresses: device.relayAddresses,
-    })
-    return new Promise((resolve, reject) => {
-      const onAbort = () => socket.destroy()
-      const cleanup = () => {
-        socket.off('open', onOpen)
-        socket.off('error', onError)
-        socket.off('close', onClose)
-        signal?.removeEventListener('abort', onAbort)
+  /**
+   * Dials a device key; resolves once the Noise handshake completed. With a
+   * relay (see wantsRelay) hyperdht races it against punching; a relay that
+   * refuses (at its cap) or fails is skipped and the next one tried.
+   */
+  async connect(device: DeviceAddress, signal?: AbortSignal): Promise<NoiseSocket> {
+    const relayFirst = this.forceRelay || wantsRelay(this.reachability())
+    // Discovery runs in the background; a dial that wants a relay before it finished waits for it.
+    if (relayFirst && this.supernodes.ranked().length === 0) await this.refreshSupernodes()
+    const relays = this.supernodes.ranked().slice(0, RELAY_ATTEMPTS_MAX)
+    const plan: (Buffer | null)[] = relayFirst
+      ? relays.map((r) => r.publicKey)
+      : [null, ...relays.map((r) => r.publicKey)]
+    // A forced-relay test node must never pass by connecting directly.
+    if (plan.length === 0 && !this.forceRelay) plan.push(null)
+    let lastError: unknown = null
+    for (const relay of plan) {
+      try {
+        const socket = await dialOnce({
+          dht: this.dht,
+          keyPair: this.opts.keyPair,
+          target: device,
+          relay,
+          forceRelay: this.forceRelay,
+          signal,
+          onDebug: (msg) => this.emit('debug', msg),
+        })
+        this.trackPath(socket)
+        return socket
+      } catch (err) {
+        lastError = err
+        throwIfAborted(signal)
+        const code = ((err as Error).cause as { code?: string } | undefined)?.code ?? ''
+        // Only a failure of the path is worth another path: an offline peer stays offline.
+        // A relay that refuses shows as RELAY_ABORTED, or as HOLEPUNCH_ABORTED when
+        // hyperdht was still punching when the relay closed.
+        if (!/^(HOLEPUNCH|RELAY|CHANNEL)_/.test(code)) break
+        if (relay !== null) this.supernodes.skip(relay)
       }
-      const onOpen = () => {
-        cleanup()
-        resolve(socket)
-      }
-      const onError = (err: Error & { code?: string }) => {
-        this.emit(
-          'debug',
-          `dial ${device.publicKey.toString('hex').slice(0, 16)} failed: ${err.code ?? err.message}`,
-        )
-        cleanup()
-        socket.destroy()
-        reject(
-          new ParleyError(
-            'PEER_NOT_FOUND',
-            `could not reach the peer's device: ${err.code ?? err.message}`,
-            {
-              cause: err,
-            },
-          ),
-        )
-      }
-      const onClose = () => onError(new Error(signal?.aborted ? 'cancelled' : 'connection closed'))
-      socket.on('open', onOpen)
-      socket.on('error', onError)
-      socket.on('close', onClose)
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    }
+    throw (
+      lastError ??
+      new ParleyError('PEER_NOT_FOUND', 'no relay is known (PARLEY_TEST_FORCE_RELAY is set)')
+    )
   }
 
   reachability(): Reachability {
@@ -249,7 +328,7 @@ export class NetworkNode extends EventEmitter {
     if (nodes.length === 0) return
     this.cachedNodes = nodes
     try {
-      await saveHostCache(this.opts.hostCachePath, nodes)
+      await saveHostCache(this.opts.hostCachePath, nodes, this.supernodes.toCache())
     } catch (err) {
       this.emit('warning', err)
     }
@@ -260,10 +339,11 @@ export class NetworkNode extends EventEmitter {
     this.closing = true
     if (this.announceTimer) clearInterval(this.announceTimer)
     if (this.cacheTimer) clearInterval(this.cacheTimer)
+    if (this.supernodeTimer) clearInterval(this.supernodeTimer)
     await this.saveCache()
-    if (this.announceTopic !== null) {
-      // Withdraw the announcement so peers stop dialling a device that is gone.
-      await this.dht.unannounce(this.announceTopic, this.opts.keyPair).catch(() => {})
+    // Withdraw the announcements so peers stop dialling a node that is gone.
+    for (const topic of this.announced.values()) {
+      await this.dht.unannounce(topic, this.opts.keyPair).catch(() => {})
     }
     await this.server?.close().catch(() => {})
     await this.dht.destroy()

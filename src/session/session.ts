@@ -61,7 +61,7 @@ export class Session extends EventEmitter {
   readonly mux: Protomux
   readonly opened: Promise<void>
   readonly counters = new Counters<SessionDropReason>()
-  readonly path: Path
+  private readonly initialPath: Path
   remoteCertificate: DeviceCertificate | null = null
   version = 0
   remoteAgent = ''
@@ -88,7 +88,7 @@ export class Session extends EventEmitter {
     super()
     this.opts = opts
     this.stream = opts.stream
-    this.path = opts.path ?? 'direct'
+    this.initialPath = opts.path ?? 'direct'
     this.lastReceived_ms = opts.clock.now()
     this.opened = new Promise((resolve, reject) => {
       this.resolveOpened = resolve
@@ -127,6 +127,11 @@ export class Session extends EventEmitter {
         null,
       )
     }, HELLO_TIMEOUT_MS)
+  }
+
+  /** Where the bytes go now: a relayed stream says `direct` once hyperdht's punching wins. */
+  get path(): Path {
+    return this.stream.path ?? this.initialPath
   }
 
   get isInitiator(): boolean {

@@ -10,6 +10,8 @@ export interface FramedStream extends Duplex {
   /** The remote device public key, authenticated by the Noise handshake. */
   remotePublicKey: Buffer
   isInitiator: boolean
+  /** Where the bytes go now, when the network layer can tell (live: relayed → direct). */
+  readonly path?: Path
   /** Unreliable datagrams on the same encrypted connection, when the path has them. */
   trySend?(data: Uint8Array): void
 }

@@ -70,6 +70,8 @@ declare module 'hyperdht' {
     findPeer(publicKey: Uint8Array, opts?: Record<string, unknown>): Query
     toArray(opts?: { limit?: number }): HostPort[]
     address(): { host: string; port: number }
+    createRawStream(opts?: Record<string, unknown>): any
+    ping(to: HostPort, opts?: Record<string, unknown>): Promise<unknown>
   }
 }
 
@@ -139,5 +141,21 @@ declare module 'udx-native' {
     bytesReceived: number
     packetsTransmitted: number
     packetsReceived: number
+  }
+}
+
+declare module 'blind-relay' {
+  import type { EventEmitter } from 'node:events'
+  export interface BlindRelaySession extends EventEmitter {
+    /** The protomux message for `pair`; Parley wraps its `onmessage` to enforce caps. */
+    _pair: { onmessage: (msg: any, mux: unknown) => unknown }
+    destroy(err?: Error): void
+    end(): Promise<void>
+  }
+  export class Server extends EventEmitter {
+    constructor(opts: { createStream: (opts: Record<string, unknown>) => any })
+    accept(stream: any, opts?: { id?: Uint8Array }): BlindRelaySession
+    close(): Promise<void>
+    stats: any
   }
 }

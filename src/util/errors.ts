@@ -23,6 +23,9 @@ export type ErrorCode =
   | 'SESSION_CLOSED'
   | 'TIMEOUT'
   | 'ABORTED'
+  // supernode / relay
+  | 'RELAY_FULL'
+  | 'RATE_LIMITED'
   // daemon / api / cli
   | 'DAEMON_NOT_RUNNING'
   | 'DAEMON_ALREADY_RUNNING'

@@ -38,6 +38,9 @@ export const IDENTITY_TOPIC_CONTEXT = 'parley/identity/v1'
 /** §4.1: the topic is a BLAKE2b-256 digest. */
 export const IDENTITY_TOPIC_BYTES = 32
 
+/** §4.4: the well-known topic every supernode announces under is BLAKE2b-256 of this ascii string. */
+export const SUPERNODE_TOPIC_CONTEXT = 'parley/supernodes/v1'
+
 /** §4.2: a device re-announces itself at least this often (hyperdht forgets after 20 minutes). */
 export const ANNOUNCE_REFRESH_MS = 600_000
 

@@ -5,5 +5,5 @@
 export * from './constants.js'
 export { type ControlMessage, decodeControl, encodeControl, GoodbyeCode } from './control.js'
 export { decodeHello, encodeHello, type Hello, helloEncoding } from './hello.js'
-export { identityTopic } from './topic.js'
+export { identityTopic, supernodeTopic } from './topic.js'
 export { negotiateVersion, type VersionRange } from './version.js'

@@ -3,7 +3,11 @@
 
 import sodium from 'sodium-native'
 import { assert } from '../util/errors.js'
-import { IDENTITY_TOPIC_BYTES, IDENTITY_TOPIC_CONTEXT } from './constants.js'
+import {
+  IDENTITY_TOPIC_BYTES,
+  IDENTITY_TOPIC_CONTEXT,
+  SUPERNODE_TOPIC_CONTEXT,
+} from './constants.js'
 
 const IDENTITY_PUBLIC_KEY_BYTES = 32
 // The context and its 0x00 separator keep this hash from ever equalling
@@ -19,5 +23,12 @@ export function identityTopic(identityPublicKey: Uint8Array): Buffer {
   )
   const topic = Buffer.alloc(IDENTITY_TOPIC_BYTES)
   sodium.crypto_generichash(topic, Buffer.concat([TOPIC_PREFIX, identityPublicKey]))
+  return topic
+}
+
+/** BLAKE2b-256("parley/supernodes/v1"): where supernodes announce themselves (PROTOCOL.md §4.4). */
+export function supernodeTopic(): Buffer {
+  const topic = Buffer.alloc(IDENTITY_TOPIC_BYTES)
+  sodium.crypto_generichash(topic, Buffer.from(SUPERNODE_TOPIC_CONTEXT, 'ascii'))
   return topic
 }

@@ -1,28 +1,48 @@
 import { ApiClient, readDaemonInfo } from '../../api/index.js'
+import { type Config, describeConfig, resolveConfig, type Source } from '../../config/index.js'
 import { Daemon } from '../../daemon/daemon.js'
 import { isKeystoreEncrypted, readPublicIdentity, unlockKeystore } from '../../identity/index.js'
-import { DEFAULT_DHT_PORT, parseHostPortList } from '../../net/index.js'
 import { ParleyError } from '../../util/errors.js'
 import type { Output } from '../output.js'
 import { obtainPassphrase } from '../passphrase.js'
 
-export interface DaemonFlags {
-  bootstrap?: string
-  port?: string
-  'api-port'?: string
-}
+export type DaemonFlags = Record<string, string | boolean | undefined>
 
 export async function cmdDaemon(home: string, flags: DaemonFlags, out: Output): Promise<void> {
   await readPublicIdentity(home)
   await refuseSecondDaemon(home)
-  const bootstrap = flags.bootstrap === undefined ? null : parseBootstrapFlag(flags.bootstrap)
-  const dht_port = parsePort(flags.port, '--port', DEFAULT_DHT_PORT)
-  const api_port = parsePort(flags['api-port'], '--api-port', 0)
+  // Settings errors (and locked policy) come before the passphrase prompt.
+  const { config, sources, locked, warnings } = await resolveConfig({
+    home,
+    flags,
+    env: process.env,
+  })
+  for (const w of warnings) out.info(`parley daemon: ${w}`)
+  refuseUnbuilt(config, sources)
   const passphrase = (await isKeystoreEncrypted(home))
     ? await obtainPassphrase({ confirm: false, purpose: 'unlock your keys' })
     : null
   const keys = await unlockKeystore(home, passphrase)
-  const daemon = await Daemon.start({ home, keys, bootstrap, dht_port, api_port })
+  const metricsHost =
+    typeof flags['metrics-host'] === 'string' ? flags['metrics-host'] : '127.0.0.1'
+  const daemon = await Daemon.start({
+    home,
+    keys,
+    bootstrap: config.bootstrap,
+    dht_port: config.port,
+    api_port: config.api_port,
+    supernode: config.supernode
+      ? {
+          caps: {
+            sessions_max: config.relay.sessions_max,
+            session_bytes_per_s_max: config.relay.session_bytes_per_s_max,
+            total_bytes_per_s_max: config.relay.total_bytes_per_s_max,
+          },
+        }
+      : null,
+    metrics: config.metrics_port === 0 ? null : { host: metricsHost, port: config.metrics_port },
+    config: { described: describeConfig(config), sources, locked },
+  })
   const status = daemon.status()
   out.result(
     {
@@ -31,6 +51,8 @@ export async function cmdDaemon(home: string, flags: DaemonFlags, out: Output): 
       api: daemon.api_address,
       dht_port: status.dht_port,
       bootstrap_ms: status.bootstrap_ms,
+      roles: status.roles,
+      metrics: status.metrics,
     },
     `parley daemon ready: ${daemon.id}\n  reachability ${status.reachability}, DHT port ${status.dht_port}, API http://${daemon.api_address?.host}:${daemon.api_address?.port}`,
   )
@@ -60,13 +82,24 @@ async function refuseSecondDaemon(home: string): Promise<void> {
   )
 }
 
-function parseBootstrapFlag(text: string) {
-  try {
-    const list = parseHostPortList(text)
-    if (list.length === 0) throw new Error('the list is empty')
-    return list
-  } catch (err) {
-    throw new ParleyError('USAGE', `--bootstrap: ${(err as Error).message}`)
+/**
+ * Switches whose machinery is not built yet (issue 3: gateway, proxy, UDP-less
+ * operation, relay-less supernodes) are refused rather than silently ignored:
+ * an administrator who sets them must not believe they took effect.
+ */
+function refuseUnbuilt(config: Config, sources: Record<string, Source>): void {
+  const unbuilt: string[] = []
+  if (!config.udp) unbuilt.push('udp: false (needs the TCP gateway)')
+  if (config.proxy !== null) unbuilt.push('proxy (needs the TCP gateway)')
+  if (sources.gateway_port !== 'default' && config.gateway_port !== 0) {
+    unbuilt.push('gateway_port (the gateway is not built yet)')
+  }
+  if (config.supernode && !config.relay.enabled) unbuilt.push('relay: false on a supernode')
+  if (unbuilt.length > 0) {
+    throw new ParleyError(
+      'USAGE',
+      `not supported by this version yet: ${unbuilt.join('; ')}. Remove the setting (see docs/ADMIN.md).`,
+    )
   }
 }
 

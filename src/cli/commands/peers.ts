@@ -1,4 +1,5 @@
 import { ApiClient } from '../../api/index.js'
+import { formatConfigLines } from '../../config/index.js'
 import { decodeId } from '../../identity/index.js'
 import { ParleyError } from '../../util/errors.js'
 import type { Output } from '../output.js'
@@ -50,5 +51,10 @@ export async function cmdStatus(home: string, out: Output) {
     `  roles:        ${(s.roles as string[]).length ? (s.roles as string[]).join(', ') : 'client only'}`,
     `  peers:        ${peers.length}${peers.map((p) => `\n    ${p.id} (${p.path})`).join('')}`,
   ]
+  if (s.config)
+    lines.push(
+      '  settings:',
+      ...formatConfigLines(s.config, s.config_sources, s.config_locked).map((l) => `    ${l}`),
+    )
   out.result(s, lines.join('\n'))
 }

@@ -17,6 +17,7 @@ import {
   type Hello,
   helloEncoding,
   identityTopic,
+  supernodeTopic,
 } from '../../../src/wire/index.js'
 import { type Fixture, helloFromJson, helloToJson, hex, loadFixtures } from './helpers.js'
 
@@ -50,6 +51,11 @@ describe('golden vectors', () => {
   test('identity-topic', () => {
     const f = fixture('identity-topic')
     assert.equal(identityTopic(hex(f.fields.identity_public_key)).toString('hex'), f.hex)
+  })
+
+  test('supernode-topic', () => {
+    const f = fixture('supernode-topic')
+    assert.equal(supernodeTopic().toString('hex'), f.hex)
   })
 
   test('protomux frames of the control channel, through the real protomux', async () => {

@@ -1,0 +1,139 @@
+import type DHT from 'hyperdht'
+import type { NoiseSocket } from 'hyperdht'
+import { supernodeTopic } from '../wire/index.js'
+import {
+  HOST_CACHE_SUPERNODES_MAX,
+  LOOKUP_TIMEOUT_MS,
+  RELAY_REFUSED_COOLDOWN_MS,
+  SUPERNODE_PING_TIMEOUT_MS,
+} from './constants.js'
+import type { CachedSupernode } from './hostcache.js'
+
+export interface KnownSupernode {
+  publicKey: Buffer
+  host: string
+  port: number
+  /** Last measured DHT ping round trip; null until measured or when it did not answer. */
+  rtt_ms: number | null
+  /** performance.now() before which this relay is skipped (it refused or failed). */
+  skip_until_ms: number
+}
+
+/**
+ * The supernodes this node knows (host cache + lookups of the supernode
+ * topic), ranked by measured round trip. A supernode announces its own DHT
+ * address first in its record's relay addresses (docs/PROTOCOL.md §4.4), so a
+ * plain DHT ping measures the path a relayed stream would take.
+ */
+export class SupernodeDirectory {
+  private readonly known = new Map<string, KnownSupernode>()
+  private readonly ownKey: Buffer
+
+  constructor(ownKey: Buffer, cached: CachedSupernode[]) {
+    this.ownKey = ownKey
+    for (const c of cached) this.add(Buffer.from(c.public_key, 'hex'), c.host, c.port)
+  }
+
+  private add(publicKey: Buffer, host: string, port: number): void {
+    const key = publicKey.toString('hex')
+    if (publicKey.equals(this.ownKey)) return
+    const old = this.known.get(key)
+    if (old !== undefined) {
+      old.host = host
+      old.port = port
+      return
+    }
+    if (this.known.size >= HOST_CACHE_SUPERNODES_MAX) return
+    this.known.set(key, { publicKey, host, port, rtt_ms: null, skip_until_ms: 0 })
+  }
+
+  /** Looks up the supernode topic, then pings every known supernode. Never throws. */
+  async refresh(dht: DHT): Promise<void> {
+    const query = dht.lookup(supernodeTopic())
+    const timer = setTimeout(() => query.destroy(), LOOKUP_TIMEOUT_MS)
+    try {
+      for await (const data of query) {
+        for (const peer of data?.peers ?? []) {
+          const address = peer.relayAddresses?.[0]
+          if (address !== undefined) this.add(peer.publicKey, address.host, address.port)
+        }
+      }
+    } catch {
+      // a partial lookup still helps; the cached list remains
+    } finally {
+      clearTimeout(timer)
+    }
+    await Promise.all([...this.known.values()].map((s) => this.measure(dht, s)))
+  }
+
+  private async measure(dht: DHT, s: KnownSupernode): Promise<void> {
+    const started_ms = performance.now()
+    const timeout = new Promise<null>((resolve) =>
+      setTimeout(resolve, SUPERNODE_PING_TIMEOUT_MS, null).unref(),
+    )
+    const reply = await Promise.race([
+      dht.ping({ host: s.host, port: s.port }, { retry: false }).catch(() => null),
+      timeout,
+    ])
+    s.rtt_ms = reply === null ? null : performance.now() - started_ms
+  }
+
+  /** Relays to try, best first: answered pings by round trip, then unmeasured ones. */
+  ranked(now_ms = performance.now()): KnownSupernode[] {
+    return [...this.known.values()]
+      .filter((s) => s.skip_until_ms <= now_ms)
+      .sort((a, b) => (a.rtt_ms ?? Infinity) - (b.rtt_ms ?? Infinity))
+  }
+
+  /** A relay that refused (at its cap) or failed is skipped for a while. */
+  skip(publicKey: Buffer, now_ms = performance.now()): void {
+    const s = this.known.get(publicKey.toString('hex'))
+    if (s !== undefined) s.skip_until_ms = now_ms + RELAY_REFUSED_COOLDOWN_MS
+  }
+
+  list(): KnownSupernode[] {
+    return [...this.known.values()]
+  }
+
+  toCache(): CachedSupernode[] {
+    return this.ranked(0).map((s) => ({
+      public_key: s.publicKey.toString('hex'),
+      host: s.host,
+      port: s.port,
+    }))
+  }
+}
+
+/**
+ * hyperdht opens the connection to a relay itself (`dht.connect(relayKey)`
+ * with no options) and keeps it private. We see those sockets by wrapping
+ * `dht.connect`; a peer stream whose UDX remote is the remote of one of them
+ * goes through that relay. When punching wins, hyperdht changes the stream's
+ * remote (`remote-changed`) and the same test then says direct.
+ */
+export class RelaySocketTracker {
+  private readonly sockets = new Set<NoiseSocket>()
+
+  constructor(dht: DHT) {
+    const connect = dht.connect.bind(dht)
+    dht.connect = (publicKey: Uint8Array, opts?: Record<string, unknown>) => {
+      const socket = connect(publicKey, opts)
+      // Parley's own dials always pass a key pair; hyperdht's relay client never does.
+      if (opts?.keyPair === undefined) {
+        this.sockets.add(socket)
+        socket.once('close', () => this.sockets.delete(socket))
+      }
+      return socket
+    }
+  }
+
+  isRelayed(socket: NoiseSocket): boolean {
+    const raw = socket.rawStream
+    if (!raw?.remoteHost) return false
+    for (const relay of this.sockets) {
+      const r = relay.rawStream
+      if (r && r.remotePort === raw.remotePort && r.remoteHost === raw.remoteHost) return true
+    }
+    return false
+  }
+}

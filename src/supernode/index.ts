@@ -1,0 +1,5 @@
+export { DEFAULT_RELAY_CAPS, RelayAccounting, type RelayCaps, type RelayCounters } from './caps.js'
+export * from './constants.js'
+export { formatPrometheus, type MetricSample, MetricsServer } from './metrics.js'
+export { CappedRelay } from './relay.js'
+export { Supernode } from './supernode.js'
