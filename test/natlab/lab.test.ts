@@ -50,8 +50,9 @@ describe('NAT lab: routers', { skip: labUnavailableReason() ?? false }, () => {
     await lab.setLoss(host, 0.999)
     assert.equal(await probe(host.ns, 'udp', echo), 'blocked')
     await lab.setLoss(host, 0)
-    // Two tries: on a loaded 2-core machine one probe can miss its 1.5 s window.
-    const after = await probe(host.ns, 'udp', echo)
-    assert.equal(after === 'ok' ? after : await probe(host.ns, 'udp', echo), 'ok')
+    // Several tries: on a loaded 2-core machine a probe can miss its 1.5 s window.
+    let after = 'blocked'
+    for (let i = 0; i < 5 && after !== 'ok'; i++) after = await probe(host.ns, 'udp', echo)
+    assert.equal(after, 'ok')
   })
 })
