@@ -7,7 +7,7 @@ import { type Session, SessionManager } from '../session/index.js'
 import { MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
 import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
-import { PROTOCOL_VERSION } from '../wire/index.js'
+import { HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
 import { HOST_CACHE_FILE } from './home.js'
 import { buildRoutes } from './routes.js'
 
@@ -57,6 +57,7 @@ export class Daemon extends EventEmitter {
       clock: systemClock,
       random: systemRandom,
       agent: AGENT,
+      flags: opts.supernode != null ? HELLO_FLAG_SUPERNODE : 0,
     })
     this.api = new ApiServer({
       host: opts.api_host ?? '127.0.0.1',
@@ -217,5 +218,6 @@ export function describeSession(s: Session) {
     initiator: s.isInitiator,
     agent: s.remoteAgent,
     protocol_version: s.version,
+    supernode: (s.remoteFlags & HELLO_FLAG_SUPERNODE) !== 0,
   }
 }

@@ -19,6 +19,8 @@ export interface SessionManagerOptions {
   sessions_max?: number
   /** Only tests change this (to play an old or future peer). */
   versions?: { min: number; max: number }
+  /** Hello flags for every session (HELLO_FLAG_SUPERNODE on a supernode). */
+  flags?: number
 }
 
 export type ManagerDropReason = 'sessions_full' | 'hello_failed'
@@ -80,6 +82,7 @@ export class SessionManager extends EventEmitter {
       agent: this.opts.agent,
       path,
       versions: this.opts.versions,
+      flags: this.opts.flags,
     })
     this.live.add(session)
     session.once('close', () => this.live.delete(session))

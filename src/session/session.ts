@@ -41,6 +41,8 @@ export interface SessionOptions {
   path?: Path
   /** Protocol versions we speak; only tests change this. */
   versions?: { min: number; max: number }
+  /** Hello flags we announce (HELLO_FLAG_SUPERNODE when this node serves others). */
+  flags?: number
 }
 
 export type SessionDropReason = 'malformed' | 'oversize' | 'unknown_type' | 'unexpected_pong'
@@ -65,6 +67,8 @@ export class Session extends EventEmitter {
   remoteCertificate: DeviceCertificate | null = null
   version = 0
   remoteAgent = ''
+  /** The peer's Hello flags (bit 0: it serves as a supernode); unknown bits are kept, not acted on. */
+  remoteFlags = 0
   closeInfo: CloseInfo | null = null
   /** Set when this session lost a duplicate contest: the session that replaced it. */
   replacedBy: Session | null = null
@@ -116,7 +120,7 @@ export class Session extends EventEmitter {
       versionMax: versions.max,
       certificate: opts.certificate,
       agent: opts.agent,
-      flags: 0,
+      flags: opts.flags ?? 0,
     }
     channel.open(encodeHello(hello))
     // A connection that never says hello must not hold a session slot forever.
@@ -208,6 +212,7 @@ export class Session extends EventEmitter {
     this.remoteCertificate = cert
     this.version = version
     this.remoteAgent = hello.agent
+    this.remoteFlags = hello.flags
     this.isOpen = true
     this.lastReceived_ms = this.opts.clock.now()
     this.scheduleKeepAlive()

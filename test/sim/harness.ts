@@ -75,6 +75,8 @@ export interface SimNode {
 
 export interface NodeOptions {
   versions?: { min: number; max: number }
+  /** Hello flags (HELLO_FLAG_SUPERNODE). */
+  flags?: number
   /** Reuse an identity (another device of the same person). */
   identity?: KeyPair
   /** Announce the device under this identity instead of its own (a lie the DHT cannot catch). */
@@ -90,6 +92,7 @@ export function addNode(sim: Sim, hub: SimHub, name: string, opts: NodeOptions =
     random: sim.fork(),
     agent: `parley-sim/${name}`,
     versions: opts.versions,
+    flags: opts.flags,
   })
   hub.addHost(name, keys.device.publicKey, (stream) => {
     // The outcome is seen through the manager's events and counters.

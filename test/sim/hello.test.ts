@@ -7,7 +7,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { generateKeyPair } from '../../src/identity/index.js'
 import { isParleyError } from '../../src/util/errors.js'
-import { PROTOCOL_VERSION, PROTOCOL_VERSION_MIN } from '../../src/wire/index.js'
+import {
+  HELLO_FLAG_SUPERNODE,
+  PROTOCOL_VERSION,
+  PROTOCOL_VERSION_MIN,
+} from '../../src/wire/index.js'
 import { addNode, forEachSeed, twoNodes } from './harness.js'
 import { SimHub } from './peer-network.js'
 import type { Sim } from './sim.js'
@@ -95,3 +99,25 @@ async function failure(sim: Sim, promise: Promise<unknown>): Promise<Error> {
   assert.ok(r.error instanceof Error)
   return r.error
 }
+
+test('Hello flags reach the other side (a supernode says so)', async () => {
+  await forEachSeed(import.meta.url, 'Hello flags', async (sim) => {
+    const { a, b } = twoNodes(sim, CONDITIONS, { b: { flags: HELLO_FLAG_SUPERNODE } })
+    const session = await sim.resolve(
+      a.manager.connect(b.identityPublicKey),
+      ANSWER_MS_MAX,
+      'connect',
+    )
+    assert.equal(session.remoteFlags, HELLO_FLAG_SUPERNODE)
+    // B learns of the session when A's hello reaches it, a moment later.
+    assert.ok(
+      await sim.run_until_true(
+        () => b.manager.get(a.identityPublicKey) !== undefined,
+        ANSWER_MS_MAX,
+      ),
+    )
+    assert.equal(b.manager.get(a.identityPublicKey)?.remoteFlags, 0)
+    a.manager.close()
+    b.manager.close()
+  })
+})
