@@ -20,3 +20,9 @@ export const SUPERNODE_PING_TIMEOUT_MS = 2_000
 export const RELAY_REFUSED_COOLDOWN_MS = 60_000
 /** Most relays one dial tries before it gives up on relaying. */
 export const RELAY_ATTEMPTS_MAX = 3
+/** How often a new relayed stream checks for a lost first flight (see nudgeRelayedStream). */
+export const RELAY_NUDGE_POLL_MS = 5
+/** Nudging stops after this long; UDX's own 1 s retransmission timeout takes over. */
+export const RELAY_NUDGE_UNTIL_MS = 1_000
+/** Most nudges one relayed stream sends. */
+export const RELAY_NUDGES_MAX = 4

@@ -12,7 +12,7 @@ import {
   RELAY_ATTEMPTS_MAX,
   SUPERNODE_REFRESH_MS,
 } from './constants.js'
-import { dialOnce, FORCE_RELAY_FOR_TESTS, wantsRelay } from './dial.js'
+import { dialOnce, FORCE_RELAY_FOR_TESTS, nudgeRelayedStream, wantsRelay } from './dial.js'
 import { dedupe, loadCachedSupernodes, loadHostCache, saveHostCache } from './hostcache.js'
 import {
   classifyReachability,
@@ -84,7 +84,7 @@ export class NetworkNode extends EventEmitter {
     this.opts = opts
     this.dht = dht
     this.supernodes = supernodes
-    this.relays = new RelaySocketTracker(dht)
+    this.relays = new RelaySocketTracker(dht, (key) => supernodes.address(key))
     this.forceRelay = (opts.forceRelay ?? FORCE_RELAY_FOR_TESTS) && opts.supernode !== true
     this.cachedNodes = cachedNodes
     this.traffic = traffic
@@ -199,11 +199,14 @@ export class NetworkNode extends EventEmitter {
     return this.supernodes.ranked()[0]?.publicKey ?? null
   }
 
-  /** Gives the socket a live `path` the session layer reads (relayed until punching wins). */
+  /**
+   * Gives the socket a live `path` the session layer reads (relayed until
+   * punching wins); a stream that starts relayed gets its first flight nudged.
+   */
   private trackPath(socket: NoiseSocket): void {
-    Object.defineProperty(socket, 'path', {
-      get: () => (this.relays.isRelayed(socket) ? 'relayed' : 'direct'),
-    })
+    const relayed = () => this.relays.isRelayed(socket)
+    Object.defineProperty(socket, 'path', { get: () => (relayed() ? 'relayed' : 'direct') })
+    if (relayed()) nudgeRelayedStream(socket)
     socket.rawStream?.on?.('remote-changed', () =>
       this.emit('debug', `path of ${socket.remotePublicKey.toString('hex').slice(0, 16)} changed`),
     )

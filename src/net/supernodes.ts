@@ -1,5 +1,5 @@
 import type DHT from 'hyperdht'
-import type { NoiseSocket } from 'hyperdht'
+import type { HostPort, NoiseSocket } from 'hyperdht'
 import { supernodeTopic } from '../wire/index.js'
 import {
   HOST_CACHE_SUPERNODES_MAX,
@@ -91,6 +91,12 @@ export class SupernodeDirectory {
     if (s !== undefined) s.skip_until_ms = now_ms + RELAY_REFUSED_COOLDOWN_MS
   }
 
+  /** The DHT address of a known supernode, or null. */
+  address(publicKey: Uint8Array): HostPort | null {
+    const s = this.known.get(Buffer.from(publicKey).toString('hex'))
+    return s === undefined ? null : { host: s.host, port: s.port }
+  }
+
   list(): KnownSupernode[] {
     return [...this.known.values()]
   }
@@ -110,16 +116,26 @@ export class SupernodeDirectory {
  * `dht.connect`; a peer stream whose UDX remote is the remote of one of them
  * goes through that relay. When punching wins, hyperdht changes the stream's
  * remote (`remote-changed`) and the same test then says direct.
+ *
+ * The wrapper also tells hyperdht where a known supernode is: without
+ * `relayAddresses` it looks the relay's key up in the DHT first (a query,
+ * 30–100 ms in the NAT lab, on both sides of every relayed connect); with the
+ * supernode's own DHT address it asks the supernode directly in parallel.
  */
 export class RelaySocketTracker {
   private readonly sockets = new Set<NoiseSocket>()
 
-  constructor(dht: DHT) {
+  constructor(dht: DHT, addressOf: (publicKey: Uint8Array) => HostPort | null) {
     const connect = dht.connect.bind(dht)
     dht.connect = (publicKey: Uint8Array, opts?: Record<string, unknown>) => {
-      const socket = connect(publicKey, opts)
       // Parley's own dials always pass a key pair; hyperdht's relay client never does.
-      if (opts?.keyPair === undefined) {
+      const relay = opts?.keyPair === undefined
+      const address = relay ? addressOf(publicKey) : null
+      if (address !== null && opts?.relayAddresses === undefined) {
+        opts = { ...opts, relayAddresses: [address] }
+      }
+      const socket = connect(publicKey, opts)
+      if (relay) {
         this.sockets.add(socket)
         socket.once('close', () => this.sockets.delete(socket))
       }
