@@ -1,19 +1,13 @@
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import DHT, { type KeyPair, type NoiseSocket } from 'hyperdht'
+import { fileURLToPath } from 'node:url'
+import DHT from 'hyperdht'
 import { type DaemonProcess, spawnDaemon } from '../src/daemon/spawn.js'
-import {
-  createKeystore,
-  encodeId,
-  ensureHome,
-  generateIdentity,
-  type IdentityKeys,
-} from '../src/identity/index.js'
-import { NetworkNode, startTestnet } from '../src/net/index.js'
-import { SessionManager } from '../src/session/index.js'
-import { systemClock } from '../src/util/clock.js'
-import { systemRandom } from '../src/util/random.js'
+import { createKeystore, encodeId, ensureHome, generateIdentity } from '../src/identity/index.js'
+import { type HostPort, startTestnet } from '../src/net/index.js'
 import { percentile } from '../src/util/stats.js'
 import { tempDir } from '../test/helpers/cli.js'
+import { startParleyNode } from './parley-node.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60)
 const PINGS = 200
@@ -28,15 +22,15 @@ export async function benchConnect(): Promise<void> {
   const testnet = await startTestnet({ host: '127.0.0.1', nodes: 5 })
   const bootstrap = testnet.bootstrap
   try {
-    const rawServer = await rawSide(bootstrap)
-    const parleyServer = await parleySide(bootstrap)
-    const [raw, parley] = await measureSides(rawServer, parleyServer)
-    await rawServer.close()
-    await parleyServer.close()
+    const servers = await startServers(bootstrap)
+    const [raw, parley] = await measureSides(
+      rawSide(bootstrap, servers.raw),
+      parleySide(bootstrap, servers.parley),
+    ).finally(() => servers.stop())
     const row = (name: string, s: Stats) =>
       `${name.padEnd(22)} connect p50 ${fmt(s.connect_p50)} ms  p90 ${fmt(s.connect_p90)} ms   rtt p50 ${fmt(s.rtt_p50)} ms  p99 ${fmt(s.rtt_p99)} ms`
     console.log(
-      `loopback testnet (5 nodes), ${ROUNDS} fresh connects each, ${PINGS} round trips each`,
+      `loopback testnet (5 nodes), servers in another process, ${ROUNDS} fresh connects each, ${PINGS} round trips each`,
     )
     console.log(row('raw hyperdht', raw))
     console.log(row('parley session', parley))
@@ -72,22 +66,14 @@ interface Side {
   close(): Promise<void>
 }
 
-/** A raw hyperdht server (echo) and fresh raw clients connecting by its public key. */
-async function rawSide(bootstrap: { host: string; port: number }[]): Promise<Side> {
-  const server = new DHT({ bootstrap, port: 0, host: '127.0.0.1', firewalled: false })
-  await server.fullyBootstrapped()
-  const keyPair: KeyPair = DHT.keyPair()
-  const srv = server.createServer({}, (socket: NoiseSocket) => {
-    socket.on('data', (d: Buffer) => socket.write(d)) // echo
-    socket.on('error', () => {})
-  })
-  await srv.listen(keyPair)
+/** Fresh raw hyperdht clients connecting by the public key of the echo server in the server process. */
+function rawSide(bootstrap: HostPort[], serverPublicKey: Buffer): Side {
   return {
     async connect() {
       const client = new DHT({ bootstrap, port: 0, host: '127.0.0.1', firewalled: false })
       await client.fullyBootstrapped()
       const t0 = performance.now()
-      const socket = client.connect(keyPair.publicKey)
+      const socket = client.connect(serverPublicKey)
       await new Promise<void>((resolve, reject) => {
         socket.once('open', () => resolve())
         socket.once('error', reject)
@@ -107,38 +93,12 @@ async function rawSide(bootstrap: { host: string; port: number }[]): Promise<Sid
         },
       }
     },
-    async close() {
-      await srv.close()
-      await server.destroy()
-    },
+    async close() {},
   }
 }
 
-async function startParleyNode(bootstrap: { host: string; port: number }[], keys: IdentityKeys) {
-  let manager: SessionManager | null = null
-  const net = await NetworkNode.create({
-    keyPair: keys.device,
-    bootstrap,
-    hostCachePath: null,
-    port: 0,
-    onConnection: (socket) => void manager?.adopt(socket, null).catch(() => {}),
-  })
-  manager = new SessionManager({
-    network: net,
-    certificate: keys.certificate,
-    clock: systemClock,
-    random: systemRandom,
-    agent: 'bench',
-  })
-  await net.start()
-  return { net, manager }
-}
-
-/** A Parley node announced under its identity, and fresh Parley nodes connecting by that identity. */
-async function parleySide(bootstrap: { host: string; port: number }[]): Promise<Side> {
-  const serverKeys = generateIdentity({ name: 'server', deviceName: 'bench', now_ms: Date.now() })
-  const server = await startParleyNode(bootstrap, serverKeys)
-  await server.net.announce(serverKeys.identity.publicKey)
+/** Fresh Parley nodes connecting by the identity the server process announced. */
+function parleySide(bootstrap: HostPort[], serverIdentity: Buffer): Side {
   let n = 0
   return {
     async connect() {
@@ -148,8 +108,10 @@ async function parleySide(bootstrap: { host: string; port: number }[]): Promise<
         now_ms: Date.now(),
       })
       const client = await startParleyNode(bootstrap, keys)
+      // Like the raw client, measure a node whose start-up queries have finished.
+      await client.net.firstDiscovery
       const t0 = performance.now()
-      const session = await client.manager.connect(serverKeys.identity.publicKey)
+      const session = await client.manager.connect(serverIdentity)
       const connect_ms = performance.now() - t0
       return {
         connect_ms,
@@ -160,10 +122,36 @@ async function parleySide(bootstrap: { host: string; port: number }[]): Promise<
         },
       }
     },
-    async close() {
-      server.manager.close()
-      await server.net.close()
-    },
+    async close() {},
+  }
+}
+
+/**
+ * Both servers (a raw hyperdht echo server and a Parley node) run in one
+ * child process, as a peer would be another machine: the clients here do not
+ * share an event loop with the server they time.
+ */
+async function startServers(bootstrap: HostPort[]): Promise<{
+  raw: Buffer
+  parley: Buffer
+  stop(): void
+}> {
+  const script = fileURLToPath(new URL('./servers.js', import.meta.url))
+  const at = bootstrap.map((b) => `${b.host}:${b.port}`).join(',')
+  const child = spawn(process.execPath, [script, at], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('\n')) resolve(out.split('\n')[0]!)
+    })
+    child.once('exit', (code) => reject(new Error(`bench servers exited (${code})`)))
+  })
+  const ready = JSON.parse(line) as { raw: string; parley: string }
+  return {
+    raw: Buffer.from(ready.raw, 'hex'),
+    parley: Buffer.from(ready.parley, 'hex'),
+    stop: () => child.kill('SIGTERM'),
   }
 }
 

@@ -131,6 +131,9 @@ export class NetworkNode extends EventEmitter {
     return new NetworkNode(opts, dht, cached, counters, created_ms, directory)
   }
 
+  /** Settles when the first supernode lookup after start has finished (benchmarks wait for it). */
+  firstDiscovery: Promise<void> = Promise.resolve()
+
   async start(signal?: AbortSignal): Promise<void> {
     await this.dht.fullyBootstrapped()
     throwIfAborted(signal)
@@ -148,7 +151,7 @@ export class NetworkNode extends EventEmitter {
     )
     await this.server.listen(this.opts.keyPair)
     // Discovery runs in the background: a node must not wait for supernodes to come online.
-    void this.refreshSupernodes()
+    this.firstDiscovery = this.refreshSupernodes().catch(() => {})
     this.supernodeTimer = setInterval(() => void this.refreshSupernodes(), SUPERNODE_REFRESH_MS)
     this.supernodeTimer.unref()
   }
