@@ -79,13 +79,14 @@ export class NetworkNode extends EventEmitter {
     traffic: TrafficCounters,
     created_ms: number,
     supernodes: SupernodeDirectory,
+    forceRelay: boolean,
   ) {
     super()
     this.opts = opts
     this.dht = dht
     this.supernodes = supernodes
     this.relays = new RelaySocketTracker(dht, (key) => supernodes.address(key))
-    this.forceRelay = (opts.forceRelay ?? FORCE_RELAY_FOR_TESTS) && opts.supernode !== true
+    this.forceRelay = forceRelay
     this.cachedNodes = cachedNodes
     this.traffic = traffic
     this.created_ms = created_ms
@@ -128,7 +129,7 @@ export class NetworkNode extends EventEmitter {
     // and then peers dial it directly; a forced-relay test node stays firewalled.
     if (forceRelay) Object.defineProperty(dht, 'firewalled', { get: () => true, set: () => {} })
     const directory = new SupernodeDirectory(opts.keyPair.publicKey, cachedSupernodes)
-    return new NetworkNode(opts, dht, cached, counters, created_ms, directory)
+    return new NetworkNode(opts, dht, cached, counters, created_ms, directory, forceRelay)
   }
 
   /** Settles when the first supernode lookup after start has finished (benchmarks wait for it). */
@@ -163,16 +164,17 @@ export class NetworkNode extends EventEmitter {
   }
 
   /** Announce this device under its identity's topic, refreshed before hyperdht expires it. */
-  async announce(identityPublicKey: Uint8Array): Promise<void> {
-    this.announced.set('identity', identityTopic(identityPublicKey))
-    await this.announceAll()
-    this.announceTimer ??= setInterval(() => void this.announceAll(), ANNOUNCE_REFRESH_MS)
-    this.announceTimer.unref()
+  announce(identityPublicKey: Uint8Array): Promise<void> {
+    return this.announceUnder('identity', identityTopic(identityPublicKey))
   }
 
   /** Announce this node as a supernode (PROTOCOL.md §4.4): its own DHT address first. */
-  async announceSupernode(): Promise<void> {
-    this.announced.set('supernode', supernodeTopic())
+  announceSupernode(): Promise<void> {
+    return this.announceUnder('supernode', supernodeTopic())
+  }
+
+  private async announceUnder(kind: 'identity' | 'supernode', topic: Buffer): Promise<void> {
+    this.announced.set(kind, topic)
     await this.announceAll()
     this.announceTimer ??= setInterval(() => void this.announceAll(), ANNOUNCE_REFRESH_MS)
     this.announceTimer.unref()
@@ -183,12 +185,15 @@ export class NetworkNode extends EventEmitter {
     const server = this.server
     await Promise.all(
       [...this.announced].map(async ([kind, topic]) => {
-        const own = { host: this.dht.host ?? '127.0.0.1', port: this.dht.port }
-        const relays = kind === 'supernode' ? dedupe([own, ...server.relayAddresses]) : null
+        const relays =
+          kind === 'supernode'
+            ? dedupe([
+                { host: this.dht.host ?? '127.0.0.1', port: this.dht.port },
+                ...server.relayAddresses,
+              ])
+            : server.relayAddresses
         try {
-          await this.dht
-            .announce(topic, this.opts.keyPair, relays ?? server.relayAddresses)
-            .finished()
+          await this.dht.announce(topic, this.opts.keyPair, relays).finished()
         } catch (err) {
           this.emit('warning', err)
         }
@@ -306,7 +311,7 @@ export class NetworkNode extends EventEmitter {
         host: dht.host,
         routingTableSize: dht.toArray().length,
       },
-      hostHasNetwork(),
+      hostHasNetwork,
     )
   }
 

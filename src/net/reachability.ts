@@ -27,12 +27,13 @@ export interface DhtView {
   routingTableSize: number
 }
 
-export function classifyReachability(dht: DhtView, hasNetwork: boolean): Reachability {
+/** `hasNetwork` is asked only when no DHT node answered (it reads the interfaces: not for every dial). */
+export function classifyReachability(dht: DhtView, hasNetwork: () => boolean): Reachability {
   if (!dht.bootstrapped) return 'unknown'
   if (dht.routingTableSize === 0) {
     // Without a TCP probe we cannot tell a UDP firewall from a dead bootstrap
     // list; the supernode gateway (TCP) will refine this. Say the likelier one.
-    return hasNetwork ? 'udp-blocked' : 'offline'
+    return hasNetwork() ? 'udp-blocked' : 'offline'
   }
   if (!dht.firewalled) return 'open'
   if (dht.randomized) return 'randomising-nat'

@@ -8,7 +8,7 @@ import { GoodbyeCode } from '../wire/index.js'
 import { nextBackoff_ms } from './backoff.js'
 import { CONNECT_TIMEOUT_MS, SESSIONS_MAX } from './constants.js'
 import { Session } from './session.js'
-import type { FramedStream, Path, PeerNetwork } from './types.js'
+import type { FramedStream, PeerNetwork } from './types.js'
 
 export interface SessionManagerOptions {
   network: PeerNetwork
@@ -63,11 +63,7 @@ export class SessionManager extends EventEmitter {
   }
 
   /** Takes an incoming (or dialled) stream through the hello; resolves to the session kept for that device. */
-  adopt(
-    stream: FramedStream,
-    expectedIdentity: Buffer | null,
-    path: Path = 'direct',
-  ): Promise<Session> {
+  adopt(stream: FramedStream, expectedIdentity: Buffer | null): Promise<Session> {
     if (this.closing || this.live.size >= (this.opts.sessions_max ?? SESSIONS_MAX)) {
       this.counters.inc('sessions_full')
       stream.destroy()
@@ -80,7 +76,6 @@ export class SessionManager extends EventEmitter {
       clock: this.opts.clock,
       random: this.opts.random,
       agent: this.opts.agent,
-      path,
       versions: this.opts.versions,
       flags: this.opts.flags,
     })
@@ -123,15 +118,24 @@ export class SessionManager extends EventEmitter {
     return session
   }
 
-  /** Sessions from this device that are still before their hello. */
-  private pendingFrom(devicePublicKey: Buffer, except: Session | null = null): Session[] {
-    return [...this.live].filter(
+  /**
+   * Waits until every session from this device that is still before its hello
+   * has opened or failed; says whether there was any.
+   */
+  private async helloesFrom(
+    devicePublicKey: Buffer,
+    except: Session | null = null,
+  ): Promise<boolean> {
+    const pending = [...this.live].filter(
       (s) =>
         s !== except &&
         !s.closed &&
         s.remoteCertificate === null &&
         s.remoteDevicePublicKey.equals(devicePublicKey),
     )
+    if (pending.length === 0) return false
+    await Promise.allSettled(pending.map((p) => p.opened))
+    return true
   }
 
   /**
@@ -143,8 +147,7 @@ export class SessionManager extends EventEmitter {
     const canLose =
       session.isInitiator &&
       Buffer.compare(this.localDevicePublicKey, session.remoteDevicePublicKey) > 0
-    const pending = canLose ? this.pendingFrom(session.remoteDevicePublicKey, session) : []
-    if (pending.length > 0) await Promise.allSettled(pending.map((p) => p.opened))
+    if (canLose) await this.helloesFrom(session.remoteDevicePublicKey, session)
     return this.current(session)
   }
 
@@ -225,9 +228,7 @@ export class SessionManager extends EventEmitter {
     for await (const device of this.opts.network.findDevices(identityPublicKey, signal)) {
       try {
         // The device is dialling us right now: wait for that session rather than race it.
-        const incoming = this.pendingFrom(device.publicKey)
-        if (incoming.length > 0) {
-          await Promise.allSettled(incoming.map((p) => p.opened))
+        if (await this.helloesFrom(device.publicKey)) {
           const open = this.get(identityPublicKey)
           if (open !== undefined) return open
         }

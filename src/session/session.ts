@@ -38,7 +38,6 @@ export interface SessionOptions {
   clock: Clock
   random: Random
   agent: string
-  path?: Path
   /** Protocol versions we speak; only tests change this. */
   versions?: { min: number; max: number }
   /** Hello flags we announce (HELLO_FLAG_SUPERNODE when this node serves others). */
@@ -63,7 +62,6 @@ export class Session extends EventEmitter {
   readonly mux: Protomux
   readonly opened: Promise<void>
   readonly counters = new Counters<SessionDropReason>()
-  private readonly initialPath: Path
   remoteCertificate: DeviceCertificate | null = null
   version = 0
   remoteAgent = ''
@@ -92,7 +90,6 @@ export class Session extends EventEmitter {
     super()
     this.opts = opts
     this.stream = opts.stream
-    this.initialPath = opts.path ?? 'direct'
     this.lastReceived_ms = opts.clock.now()
     this.opened = new Promise((resolve, reject) => {
       this.resolveOpened = resolve
@@ -135,7 +132,7 @@ export class Session extends EventEmitter {
 
   /** Where the bytes go now: a relayed stream says `direct` once hyperdht's punching wins. */
   get path(): Path {
-    return this.stream.path ?? this.initialPath
+    return this.stream.path ?? 'direct'
   }
 
   get isInitiator(): boolean {

@@ -10,36 +10,32 @@ import { nudgeRelayedStream } from '../../../src/net/dial.js'
 // are still unacknowledged, at most RELAY_NUDGES_MAX times, and stops once
 // everything we sent is acknowledged.
 
-function fakeSocket() {
-  const raw = { packetsTransmitted: 0, packetsReceived: 0, inflight: 0 }
+/** A socket that has sent `unacked` packets, none acknowledged yet, and already started nudging. */
+function nudgedSocket(unacked: number, opts: { destroyed?: boolean } = {}) {
+  const raw = { packetsTransmitted: unacked, packetsReceived: 0, inflight: unacked }
   const writes: Buffer[] = []
   const socket = {
     rawStream: raw,
-    destroyed: false,
+    destroyed: opts.destroyed ?? false,
     write(b: Buffer) {
       writes.push(b)
       return true
     },
   }
-  return { socket: socket as unknown as NoiseSocket, raw, writes }
+  nudgeRelayedStream(socket as unknown as NoiseSocket)
+  return { raw, writes }
 }
 
 const settle = () => sleep(RELAY_NUDGE_POLL_MS * 6)
 
 test('no nudge while nothing arrives from the peer', async () => {
-  const { socket, raw, writes } = fakeSocket()
-  raw.packetsTransmitted = 3
-  raw.inflight = 3
-  nudgeRelayedStream(socket)
+  const { writes } = nudgedSocket(3)
   await settle()
   assert.equal(writes.length, 0)
 })
 
 test('a packet from the peer while ours are unacknowledged triggers one empty write', async () => {
-  const { socket, raw, writes } = fakeSocket()
-  raw.packetsTransmitted = 3
-  raw.inflight = 3
-  nudgeRelayedStream(socket)
+  const { raw, writes } = nudgedSocket(3)
   raw.packetsReceived = 1
   await settle()
   assert.equal(writes.length, 1)
@@ -51,10 +47,7 @@ test('a packet from the peer while ours are unacknowledged triggers one empty wr
 })
 
 test('never more than RELAY_NUDGES_MAX nudges', async () => {
-  const { socket, raw, writes } = fakeSocket()
-  raw.packetsTransmitted = 1
-  raw.inflight = 1
-  nudgeRelayedStream(socket)
+  const { raw, writes } = nudgedSocket(1)
   for (let i = 1; i <= RELAY_NUDGES_MAX + 3; i++) {
     raw.packetsReceived = i
     await sleep(RELAY_NUDGE_POLL_MS * 3)
@@ -63,11 +56,7 @@ test('never more than RELAY_NUDGES_MAX nudges', async () => {
 })
 
 test('a destroyed socket is left alone', async () => {
-  const { socket, raw, writes } = fakeSocket()
-  raw.packetsTransmitted = 1
-  raw.inflight = 1
-  ;(socket as unknown as { destroyed: boolean }).destroyed = true
-  nudgeRelayedStream(socket)
+  const { raw, writes } = nudgedSocket(1, { destroyed: true })
   raw.packetsReceived = 1
   await settle()
   assert.equal(writes.length, 0)
