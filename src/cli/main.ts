@@ -17,9 +17,12 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
   daemon [--bootstrap H:P,...] [--port P] [--api-port P]
          [--supernode [--relay-sessions-max N] [--relay-session-bytes-per-s-max B]
                       [--relay-total-bytes-per-s-max B]]
+                      [--gateway-port P [--gateway-host H]]]
+         [--no-udp --gateways H:P,... [--proxy http://H:P|socks5://H:P]]
          [--metrics-port P [--metrics-host H]]
                                         run the node in the foreground; --supernode
-                                        serves others (needs a public UDP port)
+                                        serves others (needs a public UDP port);
+                                        --no-udp reaches peers through a gateway
   testnet [--host H] [--port P] [--nodes N] [--bootstrap H:P]
                                         run a private bootstrap DHT; prints its H:P
   status                                online?, reachability, peers, roles
@@ -41,7 +44,11 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
   },
   id: {},
   // Every administrator switch is a flag too (src/config); --metrics-host is not a policy.
-  daemon: { ...CONFIG_FLAG_OPTIONS, 'metrics-host': { type: 'string' } },
+  daemon: {
+    ...CONFIG_FLAG_OPTIONS,
+    'metrics-host': { type: 'string' },
+    'gateway-host': { type: 'string' },
+  },
   testnet: {
     host: { type: 'string' },
     port: { type: 'string' },

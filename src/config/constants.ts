@@ -6,7 +6,7 @@
 export const DHT_PORT_DEFAULT = 49737
 /** Where a supernode's TCP/WebSocket gateway listens when not told otherwise: 443 passes most firewalls. */
 export const GATEWAY_PORT_SUPERNODE_DEFAULT = 443
-/** The gateway is not built yet: until it is, no supernode listens on a gateway port by default. */
+/** The gateway is opt-in on a supernode (gateway_port; 443 recommended): no port opens by surprise. */
 export const GATEWAY_PORT_BUILT = false
 
 // Relay caps default to what the supernode enforces (src/supernode/constants.ts says why).
@@ -45,6 +45,7 @@ export const ENV_NOT_CONFIG = [
   'PARLEY_SIM_SEEDS',
   'PARLEY_TEST_SEED',
   'PARLEY_TEST_FORCE_RELAY',
+  'PARLEY_TEST_GATEWAY_TAP',
 ] as const
 /** An unknown variable this close (edits) to a known one is treated as a typo. */
 export const TYPO_DISTANCE_MAX = 2

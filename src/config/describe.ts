@@ -6,11 +6,12 @@ import { redactProxyUrl } from './proxy.js'
 // password is replaced by *** here and nowhere else, so every printer goes
 // through these functions.
 
-export interface DescribedConfig extends Omit<Config, 'proxy' | 'bootstrap'> {
+export interface DescribedConfig extends Omit<Config, 'proxy' | 'bootstrap' | 'gateways'> {
   /** `http://user:***@host:port`, or null. */
   proxy: string | null
   /** `HOST:PORT` strings, or null for the public network. */
   bootstrap: string[] | null
+  gateways: string[]
 }
 
 export function describeConfig(config: Config): DescribedConfig {
@@ -26,6 +27,7 @@ export function describeConfig(config: Config): DescribedConfig {
     proxy: config.proxy === null ? null : redactProxyUrl(config.proxy),
     use_env_proxy: config.use_env_proxy,
     bootstrap: config.bootstrap === null ? null : config.bootstrap.map(formatHostPort),
+    gateways: config.gateways.map(formatHostPort),
   }
 }
 

@@ -32,11 +32,13 @@ export interface Config {
   use_env_proxy: boolean
   /** null = hyperdht's public bootstrap nodes. */
   bootstrap: HostPort[] | null
+  /** Supernode gateways (HOST:PORT, TCP) a node with `udp: false` reaches the network through. */
+  gateways: HostPort[]
 }
 
 export type Source = 'default' | 'system' | 'file' | 'env' | 'flag'
 
-export type Kind = 'bool' | 'port' | 'count' | 'bytes_per_s' | 'proxy' | 'bootstrap'
+export type Kind = 'bool' | 'port' | 'count' | 'bytes_per_s' | 'proxy' | 'bootstrap' | 'hostports'
 
 export const CONFIG_KEYS = [
   'supernode',
@@ -53,6 +55,7 @@ export const CONFIG_KEYS = [
   'proxy',
   'use_env_proxy',
   'bootstrap',
+  'gateways',
 ] as const
 
 /** A dotted path into `Config` (`relay.sessions_max`), as used in `sources` and `locked`. */
@@ -101,6 +104,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('proxy', 'proxy', 'PARLEY_PROXY', 'proxy'),
   spec('use_env_proxy', 'bool', 'PARLEY_USE_ENV_PROXY', 'use-env-proxy'),
   spec('bootstrap', 'bootstrap', 'PARLEY_BOOTSTRAP', 'bootstrap'),
+  spec('gateways', 'hostports', 'PARLEY_GATEWAYS', 'gateways'),
 ]
 
 export function specOf(key: ConfigKey): KeySpec {

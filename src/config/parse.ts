@@ -35,6 +35,8 @@ export function parseText(spec: KeySpec, text: string): Value {
       return t === 'none' ? null : parseProxy(t)
     case 'bootstrap':
       return t === 'public' ? null : parseBootstrap(t.split(','))
+    case 'hostports':
+      return t === '' || t === 'none' ? [] : parseHostPorts(t.split(','))
   }
 }
 
@@ -62,6 +64,11 @@ export function parseJson(spec: KeySpec, v: unknown): Value {
         )
       }
       return parseBootstrap(v as string[])
+    case 'hostports':
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+        throw new Error(`must be a list of "HOST:PORT" strings, not ${show(v)}`)
+      }
+      return v.length === 0 ? [] : parseHostPorts(v as string[])
   }
 }
 
@@ -96,16 +103,21 @@ function parseProxy(text: string): string {
 }
 
 function parseBootstrap(items: string[]): HostPort[] {
+  const list = parseHostPorts(items)
+  if (list.length === 0) {
+    throw new Error(
+      'is an empty list; give HOST:PORT entries, or null / "public" for the public network',
+    )
+  }
+  return list
+}
+
+function parseHostPorts(items: string[]): HostPort[] {
   let list: HostPort[]
   try {
     list = parseHostPortList(items.join(','))
   } catch (err) {
     throw new Error(`has a bad entry: ${(err as Error).message}`)
-  }
-  if (list.length === 0) {
-    throw new Error(
-      'is an empty list; give HOST:PORT entries, or null / "public" for the public network',
-    )
   }
   if (list.length > BOOTSTRAP_NODES_MAX) {
     throw new Error(`has ${list.length} entries; at most ${BOOTSTRAP_NODES_MAX} are allowed`)

@@ -169,6 +169,8 @@ function defaultFor(key: ConfigKey, resolved: (k: ConfigKey) => Value): Value {
     case 'proxy':
     case 'bootstrap':
       return null
+    case 'gateways':
+      return []
     case 'use_env_proxy':
       return false
   }
@@ -266,6 +268,7 @@ function buildConfig(p: Record<ConfigKey, Picked>): Config {
     proxy: v('proxy'),
     use_env_proxy: v('use_env_proxy'),
     bootstrap: v('bootstrap'),
+    gateways: v('gateways'),
   }
   // Defence in depth: JSON.stringify(config) or console.log(config) in some
   // future status or debug path still shows the redacted proxy.

@@ -2,12 +2,12 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { ApiServer, createToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
 import { encodeId, type IdentityKeys, safetyFingerprint } from '../identity/index.js'
-import { type HostPort, NetworkNode } from '../net/index.js'
+import { GatewayNetwork, type HostPort, NetworkNode, type ProxySpec } from '../net/index.js'
 import { type Session, SessionManager } from '../session/index.js'
-import { MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
+import { GatewayServer, MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
 import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
-import { HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
+import { HELLO_FLAG_GATEWAY, HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
 import { HOST_CACHE_FILE } from './home.js'
 import { buildRoutes } from './routes.js'
 
@@ -27,7 +27,18 @@ export interface DaemonOptions {
   /** Defaults to the loopback address; the API must never face the network. */
   api_host?: string
   /** Serve others as a supernode (persistent DHT node + capped blind relay); off by default. */
-  supernode?: { caps?: Partial<RelayCaps> } | null
+  supernode?: {
+    caps?: Partial<RelayCaps>
+    /** The TCP gateway for UDP-less hosts (PROTOCOL.md §5.11); off when null. */
+    gateway?: { host: string; port: number; clients_max?: number } | null
+  } | null
+  /**
+   * false: send no UDP; reach everyone through one of `gateways` (TCP, through
+   * `proxy` when set). Default true.
+   */
+  udp?: boolean
+  gateways?: HostPort[]
+  proxy?: ProxySpec | null
   /** Prometheus `GET /metrics` (src/supernode/metrics.ts says why not on the API); off when null. */
   metrics?: { host: string; port: number } | null
   /** The resolved settings as shown to people (proxy credentials redacted) and where each came from. */
@@ -37,27 +48,39 @@ export interface DaemonOptions {
 /** A running node: network, sessions and the local API, wired together. */
 export class Daemon extends EventEmitter {
   readonly opts: DaemonOptions
-  readonly net: NetworkNode
+  /** The hyperdht node; null when `udp` is off (then `gatewayNet` carries everything). */
+  readonly net: NetworkNode | null
+  readonly gatewayNet: GatewayNetwork | null
   readonly sessions: SessionManager
   readonly api: ApiServer
   readonly started_at_ms = Date.now()
   api_address: { host: string; port: number } | null = null
   metrics_address: { host: string; port: number } | null = null
   supernode: Supernode | null = null
+  gateway: GatewayServer | null = null
+  gateway_address: { host: string; port: number } | null = null
   private metricsServer: MetricsServer | null = null
   private stopping: Promise<void> | null = null
 
-  private constructor(opts: DaemonOptions, net: NetworkNode, token: string) {
+  private constructor(
+    opts: DaemonOptions,
+    net: NetworkNode | null,
+    gatewayNet: GatewayNetwork | null,
+    token: string,
+  ) {
     super()
     this.opts = opts
     this.net = net
+    this.gatewayNet = gatewayNet
     this.sessions = new SessionManager({
-      network: net,
+      network: (net ?? gatewayNet)!,
       certificate: opts.keys.certificate,
       clock: systemClock,
       random: systemRandom,
       agent: AGENT,
-      flags: opts.supernode != null ? HELLO_FLAG_SUPERNODE : 0,
+      flags:
+        (opts.supernode != null ? HELLO_FLAG_SUPERNODE : 0) |
+        (opts.supernode?.gateway != null ? HELLO_FLAG_GATEWAY : 0),
     })
     this.api = new ApiServer({
       host: opts.api_host ?? '127.0.0.1',
@@ -65,8 +88,10 @@ export class Daemon extends EventEmitter {
       token,
       routes: buildRoutes(this),
     })
-    net.on('warning', (err) => debug('network warning:', err))
-    net.on('debug', (msg) => debug(msg))
+    for (const n of [net, gatewayNet]) {
+      n?.on('warning', (err) => debug('network warning:', err))
+      n?.on('debug', (msg) => debug(msg))
+    }
     this.sessions.on('session', (s: Session) => {
       this.api.broadcast({ type: 'session.opened', ...describeSession(s) })
     })
@@ -76,6 +101,7 @@ export class Daemon extends EventEmitter {
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
+    if (opts.udp === false) return Daemon.startWithoutUdp(opts)
     let daemon: Daemon | null = null
     const net = await NetworkNode.create({
       keyPair: opts.keys.device,
@@ -99,7 +125,7 @@ export class Daemon extends EventEmitter {
       },
     })
     const token = await createToken(opts.home)
-    daemon = new Daemon(opts, net, token)
+    daemon = new Daemon(opts, net, null, token)
     if (opts.supernode != null) {
       daemon.supernode = new Supernode({
         dht: net.dht,
@@ -112,24 +138,62 @@ export class Daemon extends EventEmitter {
       await net.start()
       await net.announce(opts.keys.identity.publicKey)
       if (daemon.supernode !== null) await net.announceSupernode()
-      if (opts.metrics != null) {
-        const d = daemon
-        d.metricsServer = new MetricsServer(() => d.metrics())
-        d.metrics_address = await d.metricsServer.listen(opts.metrics.host, opts.metrics.port)
+      const gw = opts.supernode?.gateway
+      if (gw != null) {
+        daemon.gateway = new GatewayServer({
+          keyPair: opts.keys.device,
+          sessions: daemon.sessions,
+          net,
+          clients_max: gw.clients_max,
+          onDebug: debug,
+        })
+        daemon.gateway_address = await daemon.gateway.listen(gw.host, gw.port)
       }
-      const api = await daemon.api.listen()
-      daemon.api_address = api
-      await writeDaemonInfo(opts.home, {
-        pid: process.pid,
-        host: api.host,
-        port: api.port,
-        started_at_ms: daemon.started_at_ms,
-      })
+      await daemon.listenLocal()
     } catch (err) {
       await daemon.stop()
       throw err
     }
     return daemon
+  }
+
+  /** `udp: false`: no DHT node; one TCP link to a gateway carries every session. */
+  private static async startWithoutUdp(opts: DaemonOptions): Promise<Daemon> {
+    let daemon: Daemon | null = null
+    const gatewayNet = new GatewayNetwork({
+      keyPair: opts.keys.device,
+      gateways: opts.gateways ?? [],
+      proxy: opts.proxy ?? null,
+      onConnection: (stream) => {
+        daemon?.sessions.adopt(stream, null).catch((err) => debug('gateway link failed:', err))
+      },
+    })
+    daemon = new Daemon(opts, null, gatewayNet, await createToken(opts.home))
+    try {
+      await gatewayNet.start()
+      await daemon.listenLocal()
+    } catch (err) {
+      await daemon.stop()
+      throw err
+    }
+    return daemon
+  }
+
+  /** The metrics endpoint, the local API and daemon.json: the last steps of every start. */
+  private async listenLocal(): Promise<void> {
+    const metrics = this.opts.metrics
+    if (metrics != null) {
+      this.metricsServer = new MetricsServer(() => this.metrics())
+      this.metrics_address = await this.metricsServer.listen(metrics.host, metrics.port)
+    }
+    const api = await this.api.listen()
+    this.api_address = api
+    await writeDaemonInfo(this.opts.home, {
+      pid: process.pid,
+      host: api.host,
+      port: api.port,
+      started_at_ms: this.started_at_ms,
+    })
   }
 
   get id(): string {
@@ -141,11 +205,13 @@ export class Daemon extends EventEmitter {
       id: this.id,
       name: this.opts.keys.name,
       fingerprint: safetyFingerprint(this.opts.keys.identity.publicKey),
-      online: this.net.dht.online && this.net.reachability() !== 'udp-blocked',
-      ...this.net.info(),
-      roles: this.supernode === null ? [] : ['supernode', 'relay'],
+      ...this.networkStatus(),
+      roles: [
+        ...(this.supernode === null ? [] : ['supernode', 'relay']),
+        ...(this.gateway === null ? [] : ['gateway']),
+      ],
       ...(this.supernode === null ? {} : { relay: this.supernode.status() }),
-      supernodes_known: this.net.supernodes.ranked().length,
+      ...(this.gateway === null ? {} : { gateway: this.gateway.status() }),
       metrics:
         this.metrics_address === null
           ? null
@@ -160,8 +226,35 @@ export class Daemon extends EventEmitter {
     }
   }
 
+  private networkStatus() {
+    if (this.net !== null) {
+      return {
+        online: this.net.dht.online && this.net.reachability() !== 'udp-blocked',
+        ...this.net.info(),
+        supernodes_known: this.net.supernodes.ranked().length,
+      }
+    }
+    const g = this.gatewayNet!.info()
+    return {
+      online: g.gateway !== null,
+      // We send no UDP by choice; peers reach us through the gateway.
+      reachability: 'udp-blocked' as const,
+      public_address: null,
+      dht_port: null,
+      dht_nodes: 0,
+      host_cache_nodes: 0,
+      behind_nat: null,
+      bootstrap_ms: 0,
+      bytes_sent: g.bytes_sent,
+      bytes_received: g.bytes_received,
+      via_gateway: g.gateway,
+      via_proxy: g.via_proxy,
+      supernodes_known: 0,
+    }
+  }
+
   metrics() {
-    const relaying = this.net.dht.stats?.relaying ?? {}
+    const relaying = this.net?.dht.stats?.relaying ?? {}
     const counter = (name: string, help: string, value: number) => ({
       name,
       help,
@@ -201,8 +294,10 @@ export class Daemon extends EventEmitter {
       this.sessions.close()
       await this.api.close().catch(() => {})
       await this.metricsServer?.close().catch(() => {})
+      await this.gateway?.close().catch(() => {})
       await this.supernode?.close().catch(() => {})
-      await this.net.close().catch(() => {})
+      await this.net?.close().catch(() => {})
+      await this.gatewayNet?.close().catch(() => {})
       await removeDaemonInfo(this.opts.home).catch(() => {})
     })()
     return this.stopping

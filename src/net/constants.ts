@@ -26,3 +26,12 @@ export const RELAY_NUDGE_POLL_MS = 5
 export const RELAY_NUDGE_UNTIL_MS = 1_000
 /** Most nudges one relayed stream sends. */
 export const RELAY_NUDGES_MAX = 4
+/** A Noise handshake over a gateway link or tunnel that has not completed by then is dropped. */
+export const SECURE_HANDSHAKE_TIMEOUT_MS = 10_000
+/** A TCP connect to a gateway (or through a proxy to it) that takes longer is abandoned. */
+export const GATEWAY_CONNECT_TIMEOUT_MS = 5_000
+/** After losing its gateway link a UDP-less node tries the next gateway after this (then backs off). */
+export const GATEWAY_RETRY_MS_MIN = 250
+export const GATEWAY_RETRY_MS_MAX = 10_000
+/** Longest proxy reply header (HTTP CONNECT) we read before giving up on the proxy. */
+export const PROXY_REPLY_BYTES_MAX = 8_192

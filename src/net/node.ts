@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import type { HostPort, KeyPair, NoiseSocket, Server } from 'hyperdht'
 import DHT from 'hyperdht'
+import type { Duplex } from 'streamx'
 import { ParleyError, throwIfAborted } from '../util/errors.js'
 import { ANNOUNCE_REFRESH_MS, identityTopic, supernodeTopic } from '../wire/index.js'
 import {
@@ -20,6 +21,7 @@ import {
   isLocalAddress,
   type Reachability,
 } from './reachability.js'
+import { secureStream } from './secure.js'
 import { RelaySocketTracker, SupernodeDirectory } from './supernodes.js'
 import { countingUdx, type TrafficCounters } from './traffic.js'
 
@@ -173,18 +175,44 @@ export class NetworkNode extends EventEmitter {
     return this.announceUnder('supernode', supernodeTopic())
   }
 
-  private async announceUnder(kind: 'identity' | 'supernode', topic: Buffer): Promise<void> {
+  /**
+   * A gateway announces the identity of each UDP-less client it serves under
+   * its own device key, while the client's link lasts (PROTOCOL.md §5.11).
+   */
+  announceFor(identityPublicKey: Uint8Array): Promise<void> {
+    return this.announceUnder(
+      `client:${Buffer.from(identityPublicKey).toString('hex')}`,
+      identityTopic(identityPublicKey),
+    )
+  }
+
+  async unannounceFor(identityPublicKey: Uint8Array): Promise<void> {
+    const kind = `client:${Buffer.from(identityPublicKey).toString('hex')}`
+    const topic = this.announced.get(kind)
+    if (topic === undefined) return
+    this.announced.delete(kind)
+    if (this.closing) return
+    await this.dht.unannounce(topic, this.opts.keyPair).catch(() => {})
+  }
+
+  /** Our own Noise handshake over a gateway tunnel (see src/net/secure.ts). */
+  secure(raw: Duplex, isInitiator: boolean) {
+    return secureStream(raw, isInitiator, this.opts.keyPair, 'gateway')
+  }
+
+  private async announceUnder(kind: string, topic: Buffer): Promise<void> {
     this.announced.set(kind, topic)
-    await this.announceAll()
+    await this.announceAll(kind)
     this.announceTimer ??= setInterval(() => void this.announceAll(), ANNOUNCE_REFRESH_MS)
     this.announceTimer.unref()
   }
 
-  private async announceAll(): Promise<void> {
+  private async announceAll(only?: string): Promise<void> {
     if (this.server === null || this.closing) return
     const server = this.server
     await Promise.all(
       [...this.announced].map(async ([kind, topic]) => {
+        if (only !== undefined && kind !== only) return
         const relays =
           kind === 'supernode'
             ? dedupe([

@@ -17,3 +17,8 @@ export const HELLO_TIMEOUT_MS = 10_000
 export const SESSIONS_MAX = 1_024
 /** Default deadline for connecting to an identity; `parley ping` promises "peer not found" within 10 s. */
 export const CONNECT_TIMEOUT_MS = 9_000
+/**
+ * Bound on tunnels (PROTOCOL.md §5.11) one session may carry at once; more
+ * are refused. A gateway holds two channels per tunnel it forwards.
+ */
+export const TUNNELS_PER_SESSION_MAX = 64

@@ -1,5 +1,6 @@
 export { nextBackoff_ms } from './backoff.js'
 export * from './constants.js'
-export { SessionManager, type SessionManagerOptions } from './manager.js'
+export { SessionManager, type SessionManagerOptions, type TunnelRouter } from './manager.js'
 export { type CloseInfo, Session, type SessionOptions } from './session.js'
+export { acceptTunnel, openTunnel, TunnelStream, watchTunnels } from './tunnel.js'
 export type { DeviceAddress, FramedStream, Path, PeerNetwork } from './types.js'

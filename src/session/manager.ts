@@ -4,10 +4,11 @@ import type { Clock, TimerHandle } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
 import { isParleyError, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
-import { GoodbyeCode } from '../wire/index.js'
+import { GoodbyeCode, HELLO_FLAG_GATEWAY } from '../wire/index.js'
 import { nextBackoff_ms } from './backoff.js'
 import { CONNECT_TIMEOUT_MS, SESSIONS_MAX } from './constants.js'
 import { Session } from './session.js'
+import { acceptTunnel, openTunnel, watchTunnels } from './tunnel.js'
 import type { FramedStream, PeerNetwork } from './types.js'
 
 export interface SessionManagerOptions {
@@ -23,7 +24,18 @@ export interface SessionManagerOptions {
   flags?: number
 }
 
-export type ManagerDropReason = 'sessions_full' | 'hello_failed'
+export type ManagerDropReason =
+  | 'sessions_full'
+  | 'hello_failed'
+  | 'tunnel_malformed'
+  | 'tunnel_full'
+  | 'tunnel_unroutable'
+
+/**
+ * What a gateway does with a tunnel whose target is not this device
+ * (src/supernode/gateway.ts); it must accept the tunnel before it settles.
+ */
+export type TunnelRouter = (from: Session, id: Buffer, target: Buffer) => Promise<void>
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
@@ -40,6 +52,7 @@ export class SessionManager extends EventEmitter {
   private readonly dialing = new Map<string, Promise<Session>>()
   private readonly maintained = new Map<string, { attempt: number; timer: TimerHandle | null }>()
   private closing = false
+  private tunnelRouter: TunnelRouter | null = null
 
   constructor(opts: SessionManagerOptions) {
     super()
@@ -62,8 +75,17 @@ export class SessionManager extends EventEmitter {
     return undefined
   }
 
+  /** A gateway routes tunnels meant for others; without a router they are refused. */
+  setTunnelRouter(router: TunnelRouter | null): void {
+    this.tunnelRouter = router
+  }
+
   /** Takes an incoming (or dialled) stream through the hello; resolves to the session kept for that device. */
-  adopt(stream: FramedStream, expectedIdentity: Buffer | null): Promise<Session> {
+  adopt(
+    stream: FramedStream,
+    expectedIdentity: Buffer | null,
+    gatewayMayAnswer = false,
+  ): Promise<Session> {
     if (this.closing || this.live.size >= (this.opts.sessions_max ?? SESSIONS_MAX)) {
       this.counters.inc('sessions_full')
       stream.destroy()
@@ -78,9 +100,12 @@ export class SessionManager extends EventEmitter {
       agent: this.opts.agent,
       versions: this.opts.versions,
       flags: this.opts.flags,
+      gatewayMayAnswer,
     })
     this.live.add(session)
     session.once('close', () => this.live.delete(session))
+    // Before the hello: a tunnel open may arrive in the same batch as the peer's hello.
+    this.watchTunnelsOn(session)
     return session.opened.then(
       () => this.register(session),
       (err) => {
@@ -116,6 +141,34 @@ export class SessionManager extends EventEmitter {
     if (m !== undefined) m.attempt = 0
     this.emit('session', session)
     return session
+  }
+
+  /**
+   * Tunnels addressed to our identity become sessions of their own (we are
+   * the inner responder); others go to the gateway's router, if any.
+   */
+  private watchTunnelsOn(session: Session): void {
+    const self = this.opts.certificate.identityPublicKey
+    watchTunnels(
+      session,
+      async (id, target) => {
+        // Decided once the hello is through (protomux holds the open meanwhile).
+        await session.opened
+        if (!target.equals(self)) {
+          if (this.tunnelRouter === null) throw new Error('not a gateway')
+          await this.tunnelRouter(session, id, target)
+          return
+        }
+        const secure = this.opts.network.secure
+        if (secure === undefined) throw new Error('this network has no tunnels')
+        const tunnel = acceptTunnel(session, id)
+        secure
+          .call(this.opts.network, tunnel, false)
+          .then((inner) => this.adopt(inner, null))
+          .catch(() => tunnel.destroy())
+      },
+      (reason) => this.counters.inc(`tunnel_${reason}`),
+    )
   }
 
   /**
@@ -224,6 +277,16 @@ export class SessionManager extends EventEmitter {
   }
 
   private async tryDevices(identityPublicKey: Buffer, signal: AbortSignal): Promise<Session> {
+    const reached = await this.reach(identityPublicKey, signal)
+    if (reached.remoteIdentityPublicKey?.equals(identityPublicKey)) return reached
+    return this.throughGateway(reached, identityPublicKey)
+  }
+
+  /**
+   * A session with the identity itself, or with a gateway that announces it
+   * (HELLO_FLAG_GATEWAY; PROTOCOL.md §5.11). A gateway routes with this.
+   */
+  async reach(identityPublicKey: Buffer, signal: AbortSignal): Promise<Session> {
     let lastError: unknown = null
     for await (const device of this.opts.network.findDevices(identityPublicKey, signal)) {
       try {
@@ -232,8 +295,13 @@ export class SessionManager extends EventEmitter {
           const open = this.get(identityPublicKey)
           if (open !== undefined) return open
         }
+        // A gateway we already talk to answers for many identities.
+        const known = this.byDevice.get(hex(device.publicKey))
+        if (known !== undefined && !known.closed && this.answersFor(known, identityPublicKey)) {
+          return known
+        }
         const stream = await this.opts.network.connect(device, signal)
-        return await this.adopt(stream, identityPublicKey)
+        return await this.adopt(stream, identityPublicKey, true)
       } catch (err) {
         lastError = err
         // A peer that proved it is someone else, or cannot talk to us, is a final answer.
@@ -247,6 +315,27 @@ export class SessionManager extends EventEmitter {
         ? 'no device of it is announced on the network'
         : 'its devices did not answer',
     )
+  }
+
+  private answersFor(session: Session, identityPublicKey: Buffer): boolean {
+    return (
+      session.remoteIdentityPublicKey?.equals(identityPublicKey) === true ||
+      (session.remoteFlags & HELLO_FLAG_GATEWAY) !== 0
+    )
+  }
+
+  /** Opens a tunnel through the gateway and runs our own handshake inside (we are the initiator). */
+  private async throughGateway(gateway: Session, identityPublicKey: Buffer): Promise<Session> {
+    const secure = this.opts.network.secure
+    if (secure === undefined) throw new ParleyError('PEER_NOT_FOUND', 'this network has no tunnels')
+    const tunnel = await openTunnel(gateway, identityPublicKey, this.opts.random)
+    try {
+      const inner = await secure.call(this.opts.network, tunnel, true)
+      return await this.adopt(inner, identityPublicKey)
+    } catch (err) {
+      tunnel.destroy()
+      throw err
+    }
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   encodeControl,
   encodeHello,
   GoodbyeCode,
+  HELLO_FLAG_GATEWAY,
   type Hello,
   negotiateVersion,
   PING_INTERVAL_MS,
@@ -42,6 +43,12 @@ export interface SessionOptions {
   versions?: { min: number; max: number }
   /** Hello flags we announce (HELLO_FLAG_SUPERNODE when this node serves others). */
   flags?: number
+  /**
+   * A device that answers for another identity is accepted when its Hello
+   * says it is a gateway (HELLO_FLAG_GATEWAY): the dialler then tunnels
+   * through it (PROTOCOL.md §5.11) instead of hanging up.
+   */
+  gatewayMayAnswer?: boolean
 }
 
 export type SessionDropReason = 'malformed' | 'oversize' | 'unknown_type' | 'unexpected_pong'
@@ -192,7 +199,8 @@ export class Session extends EventEmitter {
       return
     }
     const expected = this.opts.expectedIdentity
-    if (expected !== null && !cert.identityPublicKey.equals(expected)) {
+    const gateway = this.opts.gatewayMayAnswer === true && (hello.flags & HELLO_FLAG_GATEWAY) !== 0
+    if (expected !== null && !cert.identityPublicKey.equals(expected) && !gateway) {
       this.fail(
         new ParleyError(
           'IDENTITY_MISMATCH',

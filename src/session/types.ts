@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream'
+import type { Duplex as ByteStream } from 'streamx'
 
 /**
  * A message-preserving, reliable, encrypted duplex between two devices —
@@ -26,6 +27,12 @@ export interface DeviceAddress {
 export interface PeerNetwork {
   findDevices(identityPublicKey: Uint8Array, signal?: AbortSignal): AsyncIterable<DeviceAddress>
   connect(device: DeviceAddress, signal?: AbortSignal): Promise<FramedStream>
+  /**
+   * Runs our own Noise handshake (device key) over a raw byte stream — a
+   * gateway tunnel (PROTOCOL.md §5.11) — and resolves once it completed.
+   * Networks without gateways (the simulator) leave it out.
+   */
+  secure?(raw: ByteStream, isInitiator: boolean): Promise<FramedStream>
 }
 
 export type Path = 'direct' | 'relayed' | 'gateway'

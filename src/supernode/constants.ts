@@ -20,3 +20,7 @@ export const RELAY_BURST_S = 2
 export const RELAY_SAMPLE_INTERVAL_MS = 500
 /** A pairing request whose other half has not arrived after this long is dropped (hyperdht gives up after 15 s). */
 export const RELAY_PAIRING_TIMEOUT_MS = 20_000
+/** UDP-less clients one gateway serves at once (each holds a TCP link and a DHT announcement). */
+export const GATEWAY_CLIENTS_MAX = 256
+/** A tunnel whose far end has not accepted by then is given up. */
+export const GATEWAY_TUNNEL_OPEN_TIMEOUT_MS = 10_000

@@ -1,5 +1,6 @@
 export { DEFAULT_RELAY_CAPS, RelayAccounting, type RelayCaps, type RelayCounters } from './caps.js'
 export * from './constants.js'
+export { GatewayServer } from './gateway.js'
 export { formatPrometheus, type MetricSample, MetricsServer } from './metrics.js'
 export { CappedRelay } from './relay.js'
 export { Supernode } from './supernode.js'

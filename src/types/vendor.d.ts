@@ -95,6 +95,7 @@ declare module 'protomux' {
     open(handshake?: any): void
     close(): void
     addMessage(opts: { encoding?: any; onmessage?: (m: any) => void }): Message
+    messages: Message[]
     closed: boolean
     opened: boolean
     fullyOpened(): Promise<boolean>
@@ -111,8 +112,12 @@ declare module 'protomux' {
       onopen?: (handshake: any) => void | Promise<void>
       onclose?: () => void
       ondestroy?: () => void
+      ondrain?: () => void
     }): Channel | null
-    pair(opts: { protocol: string; id?: Uint8Array | null }, notify: (id: Uint8Array) => void): void
+    pair(
+      opts: { protocol: string; id?: Uint8Array | null },
+      notify: (id: Uint8Array) => void | Promise<void>,
+    ): void
     unpair(opts: { protocol: string; id?: Uint8Array | null }): void
     destroy(err?: Error): void
     stream: any
@@ -157,5 +162,22 @@ declare module 'blind-relay' {
     accept(stream: any, opts?: { id?: Uint8Array }): BlindRelaySession
     close(): Promise<void>
     stats: any
+  }
+}
+
+declare module '@hyperswarm/secret-stream' {
+  import type { Duplex } from 'node:stream'
+  // A streamx Duplex at run time; typed like hyperdht's NoiseSocket (the same class).
+  export default class NoiseSecretStream extends Duplex {
+    constructor(
+      isInitiator: boolean,
+      rawStream: any,
+      opts?: { keyPair?: { publicKey: Buffer; secretKey: Buffer }; pattern?: 'XX' | 'IK' },
+    )
+    publicKey: Buffer
+    remotePublicKey: Buffer
+    isInitiator: boolean
+    rawStream: any
+    opened: Promise<boolean>
   }
 }

@@ -27,6 +27,21 @@ export const UINT_FIELD_MAX = 0xffff_ffff
 
 /** §5.1: Hello flag bit 0 — the sender serves as a supernode. Other bits are reserved. */
 export const HELLO_FLAG_SUPERNODE = 0x1
+/**
+ * §5.1: Hello flag bit 1 — the sender is a gateway: it announces identities of
+ * UDP-less clients under its own device key, so a dialler that finds it under
+ * another identity's topic opens a tunnel (§5.11) instead of hanging up.
+ */
+export const HELLO_FLAG_GATEWAY = 0x2
+
+/** §5.11: protomux protocol of a gateway tunnel; the channel id is a tunnel id. */
+export const TUNNEL_PROTOCOL = 'parley/tunnel/1'
+/** §5.11: first byte of a tunnel id (its layout version). */
+export const TUNNEL_ID_KIND = 0x01
+/** §5.11: the opener's random nonce in a tunnel id. */
+export const TUNNEL_NONCE_BYTES = 8
+/** §5.11: kind byte + 32-byte target identity + nonce. */
+export const TUNNEL_ID_BYTES = 1 + 32 + TUNNEL_NONCE_BYTES
 
 /** §5.4: control frame type bytes. */
 export const CONTROL_TYPE_PING = 0x01

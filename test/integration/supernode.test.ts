@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
 import {
+  freeTcpPort,
   initUsers,
   runCli,
   startTestnetProcess,
@@ -106,14 +106,3 @@ describe('supernodes relay on loopback, capped', () => {
     assert.match(text, /^# TYPE parley_relay_bytes_total counter$/m)
   })
 })
-
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}

@@ -13,6 +13,7 @@ import {
   BOOTSTRAP_PORT,
   bootstrapAddress,
   buildPublicSegment,
+  GATEWAY_PORT,
   lanAddresses,
   PROXY_ADDRESS,
   PROXY_PORT,
@@ -171,6 +172,8 @@ export class NatLab {
     const id = await this.init(home, `supernode${i}`)
     const ns = await this.publicNamespace(`sn${i}`, supernodeAddress(i))
     const args = ['daemon', '--supernode', '--home', home, '--bootstrap', this.bootstrap]
+    // The TCP gateway for the udp-blocked and proxy-only hosts, on the port firewalls pass.
+    args.push('--gateway-port', String(GATEWAY_PORT))
     try {
       const { proc } = await this.startDaemonProcess(`supernode${i}`, ns, args)
       const sn = { ns, address: supernodeAddress(i), home, id, daemon: proc }
@@ -213,7 +216,18 @@ export class NatLab {
   async startDaemon(host: LabHost, extra_args: string[] = []): Promise<void> {
     if (host.daemon !== null) throw new Error(`${host.name} already runs a daemon`)
     const args = ['daemon', '--home', host.home, '--bootstrap', this.bootstrap, ...extra_args]
+    args.push(...this.reachArgs(host.kind))
     host.daemon = (await this.startDaemonProcess(host.name, host.ns, args)).proc
+  }
+
+  /** How a host without UDP reaches the network: the first supernode's gateway (via the proxy). */
+  private reachArgs(kind: HostKind): string[] {
+    if (kind !== 'udp-blocked' && kind !== 'proxy-only') return []
+    const sn = this.supernodes[0]
+    if (sn === undefined) throw new Error(`a ${kind} host needs a supernode (addSupernode) first`)
+    const args = ['--no-udp', '--gateways', `${sn.address}:${GATEWAY_PORT}`]
+    if (kind === 'proxy-only') args.push('--proxy', `http://${PROXY_ADDRESS}:${PROXY_PORT}`)
+    return args
   }
 
   async stopDaemon(host: LabHost): Promise<void> {

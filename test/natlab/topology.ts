@@ -108,3 +108,6 @@ export async function attachHost(
   await ipIn(host_ns, 'link', 'set', 'eth', 'up')
   await ipIn(host_ns, 'route', 'add', 'default', 'via', lan.router)
 }
+
+/** The supernodes' TCP gateway port (production's recommended 443; free inside a namespace). */
+export const GATEWAY_PORT = 443

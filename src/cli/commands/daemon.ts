@@ -1,5 +1,11 @@
 import { ApiClient, readDaemonInfo } from '../../api/index.js'
-import { type Config, describeConfig, resolveConfig, type Source } from '../../config/index.js'
+import {
+  type Config,
+  describeConfig,
+  parseProxyUrl,
+  resolveConfig,
+  type Source,
+} from '../../config/index.js'
 import { Daemon } from '../../daemon/daemon.js'
 import { isKeystoreEncrypted, readPublicIdentity, unlockKeystore } from '../../identity/index.js'
 import { ParleyError } from '../../util/errors.js'
@@ -18,13 +24,15 @@ export async function cmdDaemon(home: string, flags: DaemonFlags, out: Output): 
     env: process.env,
   })
   for (const w of warnings) out.info(`parley daemon: ${w}`)
-  refuseUnbuilt(config, sources)
+  refuseUnbuilt(config)
+  refuseContradictions(config, sources)
   const passphrase = (await isKeystoreEncrypted(home))
     ? await obtainPassphrase({ confirm: false, purpose: 'unlock your keys' })
     : null
   const keys = await unlockKeystore(home, passphrase)
   const metricsHost =
     typeof flags['metrics-host'] === 'string' ? flags['metrics-host'] : '127.0.0.1'
+  const gatewayHost = typeof flags['gateway-host'] === 'string' ? flags['gateway-host'] : '0.0.0.0'
   const daemon = await Daemon.start({
     home,
     keys,
@@ -38,8 +46,13 @@ export async function cmdDaemon(home: string, flags: DaemonFlags, out: Output): 
             session_bytes_per_s_max: config.relay.session_bytes_per_s_max,
             total_bytes_per_s_max: config.relay.total_bytes_per_s_max,
           },
+          gateway:
+            config.gateway_port === 0 ? null : { host: gatewayHost, port: config.gateway_port },
         }
       : null,
+    udp: config.udp,
+    gateways: config.gateways,
+    proxy: config.proxy === null ? null : parseProxyUrl(config.proxy),
     metrics: config.metrics_port === 0 ? null : { host: metricsHost, port: config.metrics_port },
     config: { described: describeConfig(config), sources, locked },
   })
@@ -53,6 +66,8 @@ export async function cmdDaemon(home: string, flags: DaemonFlags, out: Output): 
       bootstrap_ms: status.bootstrap_ms,
       roles: status.roles,
       metrics: status.metrics,
+      gateway: daemon.gateway_address,
+      via_gateway: 'via_gateway' in status ? status.via_gateway : null,
     },
     `parley daemon ready: ${daemon.id}\n  reachability ${status.reachability}, DHT port ${status.dht_port}, API http://${daemon.api_address?.host}:${daemon.api_address?.port}`,
   )
@@ -87,19 +102,36 @@ async function refuseSecondDaemon(home: string): Promise<void> {
  * operation, relay-less supernodes) are refused rather than silently ignored:
  * an administrator who sets them must not believe they took effect.
  */
-function refuseUnbuilt(config: Config, sources: Record<string, Source>): void {
+function refuseUnbuilt(config: Config): void {
   const unbuilt: string[] = []
-  if (!config.udp) unbuilt.push('udp: false (needs the TCP gateway)')
-  if (config.proxy !== null) unbuilt.push('proxy (needs the TCP gateway)')
-  if (sources.gateway_port !== 'default' && config.gateway_port !== 0) {
-    unbuilt.push('gateway_port (the gateway is not built yet)')
-  }
   if (config.supernode && !config.relay.enabled) unbuilt.push('relay: false on a supernode')
   if (unbuilt.length > 0) {
     throw new ParleyError(
       'USAGE',
       `not supported by this version yet: ${unbuilt.join('; ')}. Remove the setting (see docs/ADMIN.md).`,
     )
+  }
+}
+
+/** Settings that contradict each other: said plainly, before anything starts. */
+function refuseContradictions(config: Config, sources: Record<string, Source>): void {
+  if (config.proxy !== null && config.udp) {
+    throw new ParleyError(
+      'USAGE',
+      `a proxy (from ${sources.proxy}) carries TCP only: also set udp to false (--no-udp) and gateways, so that Parley reaches the network through a gateway behind the proxy`,
+    )
+  }
+  if (!config.udp && config.gateways.length === 0) {
+    throw new ParleyError(
+      'USAGE',
+      'udp is off but no gateway is configured: set gateways (--gateways HOST:PORT[,HOST:PORT…], the TCP gateway of a supernode)',
+    )
+  }
+  if (!config.udp && config.supernode) {
+    throw new ParleyError('USAGE', 'a supernode serves others over UDP: it cannot run with udp off')
+  }
+  if (config.gateway_port !== 0 && !config.supernode) {
+    throw new ParleyError('USAGE', 'gateway_port is part of the supernode role: add --supernode')
   }
 }
 

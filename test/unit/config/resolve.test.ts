@@ -23,6 +23,7 @@ describe('resolveConfig precedence', () => {
       proxy: null,
       use_env_proxy: false,
       bootstrap: null,
+      gateways: [],
     })
     for (const key of CONFIG_KEYS) assert.equal(sources[key], 'default', key)
   })

@@ -12,12 +12,15 @@ import {
   type ControlMessage,
   decodeControl,
   decodeHello,
+  decodeTunnelId,
   encodeControl,
   encodeHello,
+  encodeTunnelId,
   type Hello,
   helloEncoding,
   identityTopic,
   supernodeTopic,
+  TUNNEL_ID_KIND,
 } from '../../../src/wire/index.js'
 import { type Fixture, helloFromJson, helloToJson, hex, loadFixtures } from './helpers.js'
 
@@ -56,6 +59,14 @@ describe('golden vectors', () => {
   test('supernode-topic', () => {
     const f = fixture('supernode-topic')
     assert.equal(supernodeTopic().toString('hex'), f.hex)
+  })
+
+  test('tunnel-id', () => {
+    const f = fixture('tunnel-id')
+    const id = { target: hex(f.fields.target), nonce: hex(f.fields.nonce) }
+    assert.equal(encodeTunnelId(id).toString('hex'), f.hex)
+    assert.deepEqual(decodeTunnelId(hex(f.hex)), id)
+    assert.equal(f.fields.kind, TUNNEL_ID_KIND)
   })
 
   test('protomux frames of the control channel, through the real protomux', async () => {
