@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { ApiServer, createToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
 import { encodeId, type IdentityKeys, safetyFingerprint } from '../identity/index.js'
 import { GatewayNetwork, type HostPort, NetworkNode, type ProxySpec } from '../net/index.js'
-import { type Session, SessionManager } from '../session/index.js'
+import { type CloseInfo, type Session, SessionManager } from '../session/index.js'
 import { GatewayServer, MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
 import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
@@ -95,7 +95,9 @@ export class Daemon extends EventEmitter {
     this.sessions.on('session', (s: Session) => {
       this.api.broadcast({ type: 'session.opened', ...describeSession(s) })
     })
-    this.sessions.on('session-closed', (s: Session) => {
+    this.sessions.on('session-closed', (s: Session, info: CloseInfo) => {
+      // A path that died may be a dead relay: the reconnect must not pick it again.
+      if (info.lost) this.net?.suspectPath(s.stream)
       this.api.broadcast({ type: 'session.closed', ...describeSession(s), reason: s.closeInfo })
     })
   }

@@ -15,7 +15,7 @@ export interface GatewayNetworkOptions {
   gateways: HostPort[]
   /** Reach them through this proxy (explicit configuration only). */
   proxy: ProxySpec | null
-  /** Called for each new link, which the session layer adopts like an incoming connection. */
+  /** Called once for each new link, which the session layer adopts like an incoming connection. */
   onConnection: (stream: SecureStream) => void
 }
 
@@ -52,8 +52,7 @@ export class GatewayNetwork extends EventEmitter {
 
   /** Connects the first link; fails with a clear error when no gateway answers. */
   async start(): Promise<void> {
-    const stream = await this.ensureLink()
-    this.opts.onConnection(stream)
+    await this.ensureLink()
   }
 
   /** The gateway we are linked to now, as `host:port`. */
@@ -109,6 +108,8 @@ export class GatewayNetwork extends EventEmitter {
       this.scheduleRelink()
     })
     if (previous !== null && previous !== stream) previous.destroy()
+    // The one place a link is handed over: the session layer finds its session by key.
+    this.opts.onConnection(stream)
   }
 
   private scheduleRelink(): void {
@@ -116,14 +117,11 @@ export class GatewayNetwork extends EventEmitter {
     const delay = Math.min(GATEWAY_RETRY_MS_MAX, GATEWAY_RETRY_MS_MIN * 2 ** this.failures)
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null
-      this.ensureLink().then(
-        (stream) => this.opts.onConnection(stream),
-        (err) => {
-          this.failures++
-          this.emit('warning', err)
-          this.scheduleRelink()
-        },
-      )
+      this.ensureLink().catch((err) => {
+        this.failures++
+        this.emit('warning', err)
+        this.scheduleRelink()
+      })
     }, delay)
     this.retryTimer.unref()
   }
@@ -138,11 +136,14 @@ export class GatewayNetwork extends EventEmitter {
     yield { publicKey: link.remotePublicKey, relayAddresses: [] }
   }
 
-  /** A new link (the session layer asks only when it holds no session with the gateway). */
+  /**
+   * The session layer asks only when its session over the link failed; a
+   * link is only ever handed over through onConnection, so there is nothing
+   * to dial here: the next link comes by itself.
+   */
   async connect(_device: { publicKey: Buffer }, signal?: AbortSignal): Promise<SecureStream> {
     throwIfAborted(signal)
-    if (this.link !== null && !this.link.destroyed) this.link = null
-    return this.ensureLink()
+    throw new ParleyError('PEER_NOT_FOUND', 'the link to the gateway is down; reconnecting')
   }
 
   secure(raw: Duplex, isInitiator: boolean): Promise<SecureStream> {

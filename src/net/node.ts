@@ -64,6 +64,8 @@ export class NetworkNode extends EventEmitter {
   private supernodeTimer: NodeJS.Timeout | null = null
   readonly supernodes: SupernodeDirectory
   private readonly relays: RelaySocketTracker
+  /** The relay each stream started on, until punching moved it to the direct path. */
+  private readonly relayOfStream = new WeakMap<object, Buffer>()
   private readonly forceRelay: boolean
   private announceTimer: NodeJS.Timeout | null = null
   private cacheTimer: NodeJS.Timeout | null = null
@@ -242,10 +244,27 @@ export class NetworkNode extends EventEmitter {
   private trackPath(socket: NoiseSocket): void {
     const relayed = () => this.relays.isRelayed(socket)
     Object.defineProperty(socket, 'path', { get: () => (relayed() ? 'relayed' : 'direct') })
-    if (relayed()) nudgeRelayedStream(socket)
-    socket.rawStream?.on?.('remote-changed', () =>
-      this.emit('debug', `path of ${socket.remotePublicKey.toString('hex').slice(0, 16)} changed`),
-    )
+    const relay = this.relays.relayOf(socket)
+    if (relay !== null) {
+      this.relayOfStream.set(socket, relay)
+      nudgeRelayedStream(socket)
+    }
+    socket.rawStream?.on?.('remote-changed', () => {
+      this.relayOfStream.delete(socket)
+      this.emit('debug', `path of ${socket.remotePublicKey.toString('hex').slice(0, 16)} changed`)
+    })
+  }
+
+  /**
+   * A session on this stream died without a goodbye: if it went through a
+   * relay, that relay is probably gone, so the reconnect tries the next one.
+   */
+  suspectPath(stream: object): void {
+    const relay = this.relayOfStream.get(stream)
+    if (relay === undefined) return
+    this.emit('debug', `relay ${relay.toString('hex').slice(0, 16)} lost a session: skipping it`)
+    this.supernodes.skip(relay)
+    void this.supernodes.remeasure(this.dht)
   }
 
   /** Yields each device announced under the identity's topic, as soon as it is seen. */

@@ -66,6 +66,17 @@ export class SupernodeDirectory {
     await Promise.all([...this.known.values()].map((s) => this.measure(dht, s)))
   }
 
+  /**
+   * After a relay died under us: forget every round trip and ping again, so
+   * relays that answer rank first within a round trip and dead ones sink
+   * (a dead relay costs hyperdht's 15 s relay timeout when picked).
+   */
+  remeasure(dht: DHT): Promise<void> {
+    const all = [...this.known.values()]
+    for (const s of all) s.rtt_ms = null
+    return Promise.all(all.map((s) => this.measure(dht, s))).then(() => {})
+  }
+
   private async measure(dht: DHT, s: KnownSupernode): Promise<void> {
     const started_ms = performance.now()
     const timeout = new Promise<null>((resolve) =>
@@ -144,12 +155,19 @@ export class RelaySocketTracker {
   }
 
   isRelayed(socket: NoiseSocket): boolean {
+    return this.relayOf(socket) !== null
+  }
+
+  /** The public key of the relay this stream goes through now, or null. */
+  relayOf(socket: NoiseSocket): Buffer | null {
     const raw = socket.rawStream
-    if (!raw?.remoteHost) return false
+    if (!raw?.remoteHost) return null
     for (const relay of this.sockets) {
       const r = relay.rawStream
-      if (r && r.remotePort === raw.remotePort && r.remoteHost === raw.remoteHost) return true
+      if (r && r.remotePort === raw.remotePort && r.remoteHost === raw.remoteHost) {
+        return relay.remotePublicKey
+      }
     }
-    return false
+    return null
   }
 }

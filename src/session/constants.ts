@@ -22,3 +22,11 @@ export const CONNECT_TIMEOUT_MS = 9_000
  * are refused. A gateway holds two channels per tunnel it forwards.
  */
 export const TUNNELS_PER_SESSION_MAX = 64
+/**
+ * A session whose path died (not one closed with a goodbye) is reconnected at
+ * once by both sides — the first attempt after this long, then with the
+ * delays below — for up to RECOVER_FOR_MS; peers someone maintains keep
+ * their own backoff afterwards. This is the failover of PROTOCOL.md §5.9.
+ */
+export const RECOVER_DELAYS_MS = [100, 500, 1_000, 2_000, 4_000] as const
+export const RECOVER_FOR_MS = 30_000

@@ -6,7 +6,7 @@ import { isParleyError, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import { GoodbyeCode, HELLO_FLAG_GATEWAY } from '../wire/index.js'
 import { nextBackoff_ms } from './backoff.js'
-import { CONNECT_TIMEOUT_MS, SESSIONS_MAX } from './constants.js'
+import { CONNECT_TIMEOUT_MS, RECOVER_DELAYS_MS, RECOVER_FOR_MS, SESSIONS_MAX } from './constants.js'
 import { Session } from './session.js'
 import { acceptTunnel, openTunnel, watchTunnels } from './tunnel.js'
 import type { FramedStream, PeerNetwork } from './types.js'
@@ -51,6 +51,7 @@ export class SessionManager extends EventEmitter {
   private readonly live = new Set<Session>()
   private readonly dialing = new Map<string, Promise<Session>>()
   private readonly maintained = new Map<string, { attempt: number; timer: TimerHandle | null }>()
+  private readonly recovering = new Map<string, TimerHandle>()
   private closing = false
   private tunnelRouter: TunnelRouter | null = null
 
@@ -130,6 +131,17 @@ export class SessionManager extends EventEmitter {
     session.once('close', (info) => {
       if (this.byDevice.get(key) === session) this.byDevice.delete(key)
       this.emit('session-closed', session, info)
+      // A gateway link is the network's own business (src/net/gateway-client.ts).
+      const gateway = (session.remoteFlags & HELLO_FLAG_GATEWAY) !== 0
+      // The peer kept a duplicate we no longer hold: its own copy is dead but not yet
+      // noticed (PROTOCOL.md §5.8), so try again once it has been silent long enough.
+      const keptElsewhere =
+        info.by === 'remote' &&
+        info.code === GoodbyeCode.DuplicateSession &&
+        this.get(session.remoteIdentityPublicKey!) === undefined
+      if ((info.lost || keptElsewhere) && session.replacedBy === null && !gateway) {
+        this.recover(session.remoteIdentityPublicKey!)
+      }
       this.onMaintainedClosed(session)
     })
     if (duplicate) {
@@ -211,6 +223,7 @@ export class SessionManager extends EventEmitter {
    */
   private prefer(candidate: Session, existing: Session): boolean {
     if (candidate.isInitiator === existing.isInitiator) return true
+    if (existing.presumedDead()) return true
     const localIsSmaller =
       Buffer.compare(this.localDevicePublicKey, candidate.remoteDevicePublicKey) < 0
     return candidate.isInitiator === localIsSmaller
@@ -349,6 +362,41 @@ export class SessionManager extends EventEmitter {
     return s
   }
 
+  /**
+   * Failover: a session whose path died (relay or gateway gone, network
+   * change) comes back by itself. Both sides try; the duplicate rule keeps
+   * one. Gives up after RECOVER_FOR_MS (maintained peers go on with backoff).
+   */
+  private recover(identityPublicKey: Buffer): void {
+    const id = hex(identityPublicKey)
+    // A maintained peer reconnects on its own schedule (maintain(), §5.9 backoff).
+    if (this.closing || this.maintained.has(id) || this.recovering.has(id)) return
+    if (this.recovering.size >= SESSIONS_MAX) return
+    const started_ms = this.opts.clock.now()
+    let attempt = 0
+    const next = () => {
+      const delay = RECOVER_DELAYS_MS[Math.min(attempt++, RECOVER_DELAYS_MS.length - 1)]!
+      this.recovering.set(id, this.opts.clock.setTimeout(tryOnce, delay))
+    }
+    const tryOnce = () => {
+      if (this.closing || this.get(identityPublicKey) !== undefined) {
+        this.recovering.delete(id)
+        return
+      }
+      this.connect(identityPublicKey).then(
+        () => {
+          this.recovering.delete(id)
+          this.emit('recovered', identityPublicKey)
+        },
+        () => {
+          if (this.opts.clock.now() - started_ms >= RECOVER_FOR_MS) this.recovering.delete(id)
+          else next()
+        },
+      )
+    }
+    next()
+  }
+
   /** Keeps a session to this identity, reconnecting with exponential backoff. */
   maintain(identityPublicKey: Buffer): void {
     const id = hex(identityPublicKey)
@@ -393,6 +441,8 @@ export class SessionManager extends EventEmitter {
     this.closing = true
     for (const m of this.maintained.values()) if (m.timer) this.opts.clock.clearTimeout(m.timer)
     this.maintained.clear()
+    for (const t of this.recovering.values()) this.opts.clock.clearTimeout(t)
+    this.recovering.clear()
     for (const s of this.live) s.close(GoodbyeCode.ShuttingDown, 'the peer is shutting down')
   }
 }

@@ -17,9 +17,11 @@ import {
   HELLO_FLAG_GATEWAY,
   type Hello,
   negotiateVersion,
+  PING_INTERVAL_INDIRECT_MS,
   PING_INTERVAL_MS,
   PROTOCOL_VERSION,
   PROTOCOL_VERSION_MIN,
+  SESSION_IDLE_TIMEOUT_INDIRECT_MS,
   SESSION_IDLE_TIMEOUT_MS,
 } from '../wire/index.js'
 import {
@@ -57,6 +59,8 @@ export interface CloseInfo {
   by: 'local' | 'remote' | 'transport'
   code: number
   reason: string
+  /** The path died (transport closed or went silent), rather than someone saying goodbye. */
+  lost: boolean
 }
 
 /**
@@ -78,6 +82,8 @@ export class Session extends EventEmitter {
   /** Set when this session lost a duplicate contest: the session that replaced it. */
   replacedBy: Session | null = null
   lastReceived_ms: number
+  /** Set when the peer went silent past the idle timeout. */
+  private lost = false
 
   private readonly opts: SessionOptions
   private readonly control: Message
@@ -135,6 +141,16 @@ export class Session extends EventEmitter {
         null,
       )
     }, HELLO_TIMEOUT_MS)
+  }
+
+  /**
+   * Silent for more than two ping intervals (PROTOCOL.md §5.8): a newer
+   * session with the same device replaces it whoever dialled, because the
+   * peer is reconnecting after this one's path died.
+   */
+  presumedDead(): boolean {
+    const interval_ms = this.path === 'direct' ? PING_INTERVAL_MS : PING_INTERVAL_INDIRECT_MS
+    return this.opts.clock.now() - this.lastReceived_ms > 2 * interval_ms
   }
 
   /** Where the bytes go now: a relayed stream says `direct` once hyperdht's punching wins. */
@@ -266,7 +282,7 @@ export class Session extends EventEmitter {
   }
 
   private onGoodbye(code: number, reason: string): void {
-    const info: CloseInfo = { by: 'remote', code, reason }
+    const info: CloseInfo = { by: 'remote', code, reason, lost: false }
     if (!this.isOpen) {
       const err =
         code === GoodbyeCode.IncompatibleVersion
@@ -310,11 +326,21 @@ export class Session extends EventEmitter {
     })
   }
 
+  /**
+   * PING on silence; dead after longer silence (§5.7). A path through a relay
+   * or gateway can die with its carrier, so it is watched every second and
+   * declared dead after 4 s: that is what lets a session fail over in ≤ 5 s.
+   */
   private scheduleKeepAlive(): void {
+    const indirect = this.path !== 'direct'
+    const interval_ms = indirect ? PING_INTERVAL_INDIRECT_MS : PING_INTERVAL_MS
     this.keepAliveTimer = this.opts.clock.setTimeout(() => {
       if (this.closed) return
+      const idle_ms =
+        this.path !== 'direct' ? SESSION_IDLE_TIMEOUT_INDIRECT_MS : SESSION_IDLE_TIMEOUT_MS
       const silent_ms = this.opts.clock.now() - this.lastReceived_ms
-      if (silent_ms >= SESSION_IDLE_TIMEOUT_MS) {
+      if (silent_ms >= idle_ms) {
+        this.lost = true
         this.fail(
           new ParleyError('TIMEOUT', `the peer sent nothing for ${Math.round(silent_ms)} ms`),
           null,
@@ -324,7 +350,7 @@ export class Session extends EventEmitter {
       this.keepAliveNonce = nonceFrom(this.opts.random, this.pings)
       this.send({ type: 'ping', nonce: this.keepAliveNonce })
       this.scheduleKeepAlive()
-    }, PING_INTERVAL_MS)
+    }, interval_ms)
   }
 
   private send(msg: ControlMessage): void {
@@ -338,7 +364,7 @@ export class Session extends EventEmitter {
     this.send({ type: 'goodbye', code, reason })
     if (!this.isOpen)
       this.rejectOpened(new ParleyError('SESSION_CLOSED', `session closed: ${reason || 'by us'}`))
-    this.finish({ by: 'local', code, reason })
+    this.finish({ by: 'local', code, reason, lost: false })
     // end() lets the reliable stream retransmit the goodbye until the peer has it and
     // ends its side too (which closes the stream); destroy only a peer that never does.
     this.stream.end()
@@ -353,7 +379,7 @@ export class Session extends EventEmitter {
     if (goodbye !== null) {
       this.close(goodbye.code, goodbye.reason)
     } else {
-      this.finish({ by: 'local', code: GoodbyeCode.Normal, reason: err.message })
+      this.finish({ by: 'local', code: GoodbyeCode.Normal, reason: err.message, lost: this.lost })
       this.stream.destroy()
     }
     this.emit('failed', err)
@@ -370,7 +396,12 @@ export class Session extends EventEmitter {
       this.rejectOpened(
         new ParleyError('SESSION_CLOSED', 'the connection closed before the peer said hello'),
       )
-    this.finish({ by: 'transport', code: GoodbyeCode.Normal, reason: 'connection closed' })
+    this.finish({
+      by: 'transport',
+      code: GoodbyeCode.Normal,
+      reason: 'connection closed',
+      lost: this.isOpen,
+    })
   }
 
   private finish(info: CloseInfo): void {

@@ -63,6 +63,13 @@ export const ANNOUNCE_REFRESH_MS = 600_000
 export const PING_INTERVAL_MS = 20_000
 /** §5.7: a session that has received no frame for this long is dead. */
 export const SESSION_IDLE_TIMEOUT_MS = 60_000
+/**
+ * §5.7: while a session's path goes through someone else (a relay or a
+ * gateway, which may die), PING after this long without a control frame…
+ */
+export const PING_INTERVAL_INDIRECT_MS = 1_000
+/** §5.7: …and consider the session dead after this long without one (failover ≤ 5 s). */
+export const SESSION_IDLE_TIMEOUT_INDIRECT_MS = 4_000
 
 /** §5.9: reconnect delay doubles from MIN to MAX, each delay jittered by ±RECONNECT_JITTER_RATIO. */
 export const RECONNECT_BACKOFF_MS_MIN = 1_000

@@ -98,3 +98,10 @@ export function freeTcpPort(): Promise<number> {
     })
   })
 }
+
+/** `parley status --json` for a home, parsed; fails the test when the CLI fails. */
+export async function statusJson<T>(home: string): Promise<T> {
+  const r = await runCli(['status', '--home', home, '--json'])
+  if (r.code !== 0) throw new Error(`parley status failed (${r.code}): ${r.stderr}`)
+  return JSON.parse(r.stdout) as T
+}

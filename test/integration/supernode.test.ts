@@ -7,6 +7,7 @@ import {
   initUsers,
   runCli,
   startTestnetProcess,
+  statusJson,
   type TestnetProcess,
   tempDir,
 } from '../helpers/cli.js'
@@ -62,11 +63,7 @@ describe('supernodes relay on loopback, capped', () => {
     await root?.cleanup()
   })
 
-  const relayStatus = async (name: string) => {
-    const r = await runCli(['status', '--home', home(name), '--json'])
-    assert.equal(r.code, 0, r.stderr)
-    return JSON.parse(r.stdout) as RelayStatus
-  }
+  const relayStatus = (name: string) => statusJson<RelayStatus>(home(name))
 
   test('a forced-relay ping goes through a supernode and says relayed', async () => {
     const r = await runCli(['ping', ids.bob!, '--home', home('alice'), '--json'])

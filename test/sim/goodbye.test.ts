@@ -32,7 +32,7 @@ test('a goodbye reaches the peer over a lossy link', async () => {
       await sim.run_for(AFTERMATH_MS)
       assert.deepEqual(
         remote.closeInfo,
-        { by: 'remote', code: GoodbyeCode.Normal, reason: `cycle ${cycle}` },
+        { by: 'remote', code: GoodbyeCode.Normal, reason: `cycle ${cycle}`, lost: false },
         `cycle ${cycle}: B heard no goodbye on link ${link_id}`,
       )
     }

@@ -36,7 +36,7 @@ const RECONNECT_MS_MAX = RECONNECT_BACKOFF_MS_MAX * (1 + RECONNECT_JITTER_RATIO)
 for (const keepalive_ms of [null, LINK_KEEPALIVE_MS]) {
   const variant =
     keepalive_ms === null ? 'no link keep-alive' : `link keep-alive ${keepalive_ms} ms`
-  test(`a 70 s partition is detected by both sides, then the maintaining side reconnects (${variant})`, async () => {
+  test(`a 70 s partition is detected by both sides, then they reconnect (${variant})`, async () => {
     await forEachSeed(import.meta.url, `70 s partition.*${variant}`, async (sim) => {
       const { hub, a, b } = twoNodes(sim, CONDITIONS, { keepalive_ms })
       a.manager.maintain(b.identityPublicKey)
@@ -143,7 +143,10 @@ function checkBackoff(hub: SimHub, host: string, closed_ms: number, healed_ms: n
       return attempt
     }
   }
-  assert.fail(`${host} never redialled successfully`)
+  // The other side may have reconnected first (PROTOCOL.md §5.9: both sides
+  // reconnect a lost session for a while; the caller saw the new session):
+  // then every redial of this host seen so far kept to the schedule.
+  return attempt
 }
 
 function closedHow(session: Session): 'keep-alive' | 'reset' | 'replaced' | 'other' {
