@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { CLI_PATH } from '../../src/daemon/spawn.js'
 import { runCli } from '../helpers/cli.js'
-import { deleteNamespaceSync, ipIn, NS_PREFIX, removeStaleNamespaces } from './netns.js'
+import { deleteNamespaceSync, execIn, ipIn, NS_PREFIX, removeStaleNamespaces } from './netns.js'
 import { cliIn, jsonDocument, type LabProcess, startIn, tinyproxyConfig } from './procs.js'
 import { applyRouterRules, type HostKind, setRouterLoss } from './routers.js'
 import {
@@ -66,6 +67,9 @@ function installExitHook(): void {
   }
 }
 
+/** The delay line, kept as Python source next to the compiled lab (build/test/natlab → test/natlab). */
+const DELAY_SCRIPT = fileURLToPath(new URL('../../../test/natlab/delay.py', import.meta.url))
+
 export class NatLab {
   readonly prefix = `${NS_PREFIX}${process.pid}-`
   readonly pub = `${this.prefix}pub`
@@ -110,6 +114,8 @@ export class NatLab {
     await attachToPublic(this.pub, ns, `p${this.ports++}`, address)
     return ns
   }
+
+  private readonly delayLines = new Map<string, LabProcess>()
 
   private track = (p: LabProcess) => {
     this.procs.push(p)
@@ -263,6 +269,39 @@ export class NatLab {
   async setLoss(target: LabHost | 'all', probability: number): Promise<void> {
     const routers = target === 'all' ? this.hosts.map((h) => h.router_ns) : [target.router_ns]
     await Promise.all(routers.map((ns) => setRouterLoss(ns, probability)))
+  }
+
+  /**
+   * Delay on one host's router, or on every router: each packet the router
+   * sends out (either way) is held `one_way_ms`. Two home hosts then see
+   * 4 × one_way_ms more round-trip time, a home host and a public server 2 ×.
+   * No netem here: an NFQUEUE delay line (delay.py) in the router namespace.
+   */
+  async setDelay(target: LabHost | 'all', one_way_ms: number): Promise<void> {
+    const routers = target === 'all' ? this.hosts.map((h) => h.router_ns) : [target.router_ns]
+    await Promise.all(
+      routers.map(async (ns) => {
+        const old = this.delayLines.get(ns)
+        if (old !== undefined) {
+          await old.stop()
+          this.delayLines.delete(ns)
+          await execIn(ns, 'iptables', ['-t', 'mangle', '-F', 'POSTROUTING'])
+        }
+        if (one_way_ms <= 0) return
+        const { proc } = await startIn({
+          name: `delay-${ns}`,
+          ns,
+          cmd: 'python3',
+          args: [DELAY_SCRIPT, '0', String(one_way_ms)],
+          ready: (out) => (out.includes('ready') ? true : null),
+          timeout_ms: 10_000,
+          onSpawn: this.track,
+        })
+        this.delayLines.set(ns, proc)
+        const rule = ['-t', 'mangle', '-A', 'POSTROUTING', '-j', 'NFQUEUE', '--queue-num', '0']
+        await execIn(ns, 'iptables', [...rule, '--queue-bypass'])
+      }),
+    )
   }
 
   async close(): Promise<void> {
