@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { ApiServer, createToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
+import { CallManager } from '../call/index.js'
 import { encodeId, type IdentityKeys, safetyFingerprint } from '../identity/index.js'
 import { type HostPort, NetworkNode } from '../net/index.js'
 import { type Session, SessionManager } from '../session/index.js'
@@ -8,6 +9,7 @@ import { MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
 import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
 import { HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
+import { watchCalls } from './call-routes.js'
 import { HOST_CACHE_FILE } from './home.js'
 import { buildRoutes } from './routes.js'
 
@@ -40,6 +42,7 @@ export class Daemon extends EventEmitter {
   readonly net: NetworkNode
   readonly sessions: SessionManager
   readonly api: ApiServer
+  readonly calls: CallManager
   readonly started_at_ms = Date.now()
   api_address: { host: string; port: number } | null = null
   metrics_address: { host: string; port: number } | null = null
@@ -59,6 +62,12 @@ export class Daemon extends EventEmitter {
       agent: AGENT,
       flags: opts.supernode != null ? HELLO_FLAG_SUPERNODE : 0,
     })
+    this.calls = new CallManager({
+      sessions: this.sessions,
+      clock: systemClock,
+      random: systemRandom,
+    })
+    watchCalls(this)
     this.api = new ApiServer({
       host: opts.api_host ?? '127.0.0.1',
       port: opts.api_port,
@@ -198,6 +207,7 @@ export class Daemon extends EventEmitter {
   stop(): Promise<void> {
     if (this.stopping !== null) return this.stopping
     this.stopping = (async () => {
+      this.calls.close()
       this.sessions.close()
       await this.api.close().catch(() => {})
       await this.metricsServer?.close().catch(() => {})
