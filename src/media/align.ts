@@ -102,3 +102,42 @@ function envelopeCorrelation(a: Int16Array, b: Int16Array, lag: number): number 
   }
   return normalizedDot(ea, eb, 0)
 }
+
+/**
+ * Delay of each loud `segment_ms` stretch of `source` in `recording`, searched
+ * within ±`search_ms` of `around_samples` (at 12 kHz, then refined): the
+ * distribution of delay over a call, for p50/p95.
+ */
+export function segmentDelays(
+  source: Int16Array,
+  recording: Int16Array,
+  around_samples: number,
+  segment_ms = 400,
+  search_ms = 80,
+): number[] {
+  const seg = segment_ms * 48
+  const search = search_ms * 48
+  const delays: number[] = []
+  for (let start = 0; start + seg <= source.length; start += seg) {
+    const piece = source.subarray(start, start + seg)
+    if (rmsOf(piece) < 500) continue
+    let best = 0
+    let bestScore = Number.NEGATIVE_INFINITY
+    for (let lag = Math.max(0, around_samples - search); lag <= around_samples + search; lag += 4) {
+      if (start + lag + seg > recording.length) break
+      const score = normalizedDot(piece, recording.subarray(start + lag, start + lag + seg), 0)
+      if (score > bestScore) {
+        bestScore = score
+        best = lag
+      }
+    }
+    if (bestScore > 0.5) delays.push(best)
+  }
+  return delays
+}
+
+function rmsOf(x: Int16Array): number {
+  let s = 0
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!
+  return Math.sqrt(s / x.length)
+}

@@ -243,9 +243,9 @@ export class JitterBuffer {
       return 'concealed'
     }
     this.codec.decode(null, 0, out)
-    this.lastLossPull = this.pulls
     if (ahead_ms >= this.frame_ms) {
       // Waiting longer would play later than we aim: move on (a long burst, a delay spike).
+      this.lastLossPull = this.pulls
       this.playSeq++
       this.counters.underrun++
       return 'underrun'
