@@ -1,13 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CallStats } from '../src/call/index.js'
+import { recordedCall } from '../src/cli/commands/demo-call.js'
 import { type DaemonProcess, spawnDaemon } from '../src/daemon/spawn.js'
 import {
   align,
   CODEC_LOOKAHEAD_MS,
   estimateMos,
   FRAME_MS_DEFAULT,
-  parseWav,
   SAMPLES_PER_MS,
   segmentDelays,
   speechLikeSignal,
@@ -149,27 +149,20 @@ async function delayAndCpu(
   const idle0 = await Promise.all(pids.map(cpu_ms))
   await new Promise((r) => setTimeout(r, report ? CALL_S * 1000 : 0))
   const idle1 = await Promise.all(pids.map(cpu_ms))
-  const recording = join(dir, 'bench-recording.wav')
-  const incoming = await nextEvent(pair.bob, (e) => e.type === 'call.incoming')
-  const bobEnded = await nextEvent(pair.bob, (e) => e.type === 'call.ended')
   const t0 = Date.now()
   const c0 = await Promise.all(pids.map(cpu_ms))
-  await pair.alice.client.request(
-    'POST',
-    '/v1/calls',
-    { id: pair.bobId, play: wav },
-    { timeout_ms: 30_000 },
+  const call = await recordedCall(
+    pair.alice,
+    pair.bob,
+    pair.bobId,
+    wav,
+    join(dir, 'bench-recording.wav'),
   )
-  await incoming.event
-  await pair.bob.client.request('POST', '/v1/call/answer', { record: recording })
-  const end = await bobEnded.event
   const c1 = await Promise.all(pids.map(cpu_ms))
   const wall_ms = Date.now() - t0
-  incoming.close()
-  bobEnded.close()
-  const stats = end.call as CallStats
+  const stats = call.callee
   if (!report) return
-  const rec = parseWav(await readFile(recording)).samples
+  const rec = call.recording
   const global = align(speech, rec, 400 * SAMPLES_PER_MS)
   // The recording starts when bob answers; alice starts sending one signalling trip later,
   // so the aligned delay is jitter buffer + codec + network; a microphone adds the frame.
