@@ -4,12 +4,12 @@ import type { CallStats } from '../src/call/index.js'
 import { recordedCall } from '../src/cli/commands/demo-call.js'
 import { type DaemonProcess, spawnDaemon } from '../src/daemon/spawn.js'
 import {
-  align,
+  alignSegments,
   CODEC_LOOKAHEAD_MS,
   estimateMos,
   FRAME_MS_DEFAULT,
   SAMPLES_PER_MS,
-  segmentDelays,
+  segmentSimilarity,
   speechLikeSignal,
   writeWav,
 } from '../src/media/index.js'
@@ -163,19 +163,17 @@ async function delayAndCpu(
   const stats = call.callee
   if (!report) return
   const rec = call.recording
-  const global = align(speech, rec, 400 * SAMPLES_PER_MS)
+  const segments = alignSegments(speech, rec, 400 * SAMPLES_PER_MS)
   // The recording starts when bob answers; alice starts sending one signalling trip later,
   // so the aligned delay is jitter buffer + codec + network; a microphone adds the frame.
-  const delays = segmentDelays(speech, rec, global.delay_samples).map(
-    (d) => d / SAMPLES_PER_MS + FRAME_MS_DEFAULT,
-  )
+  const delays = segments.map((m) => m.delay_samples / SAMPLES_PER_MS + FRAME_MS_DEFAULT)
   const floor = FRAME_MS_DEFAULT + CODEC_LOOKAHEAD_MS
   const p50 = percentile(delays, 50)
   console.log(
     `mouth-to-ear on loopback (${CALL_S} s call, ${delays.length} speech segments aligned): p50 ${f(p50)} ms  p95 ${f(percentile(delays, 95))} ms; floor (20 ms frame + 6.5 ms Opus lookahead) ${f(floor)} ms; added beyond the floor p50 ${f(p50 - floor)} ms; target <= 60 ms total (${f(p50 / 60)}x)`,
   )
   console.log(
-    `  callee stats: concealed ${stats.concealed_frames}, late ${stats.late_packets}, loss after FEC ${stats.loss_percent_after_fec}%, jitter ${stats.jitter_ms} ms, buffer ${stats.jitter_buffer_ms} ms, MOS ${stats.mos}; envelope similarity ${f(global.envelope_correlation)}`,
+    `  callee stats: concealed ${stats.concealed_frames}, late ${stats.late_packets}, loss after FEC ${stats.loss_percent_after_fec}%, jitter ${stats.jitter_ms} ms, buffer ${stats.jitter_buffer_ms} ms, MOS ${stats.mos}; similarity (median segment correlation) ${f(segmentSimilarity(segments))}`,
   )
   const callCpu = c1[0]! - c0[0]! + (c1[1]! - c0[1]!)
   const idleCpu = ((idle1[0]! - idle0[0]! + (idle1[1]! - idle0[1]!)) * wall_ms) / (CALL_S * 1000)

@@ -2,7 +2,12 @@ import { EventEmitter } from 'node:events'
 import c from 'compact-encoding'
 import type { Channel, Message } from 'protomux'
 import { encodeId } from '../identity/index.js'
-import { FRAME_MS_DEFAULT, OpusScriptCodec, SAMPLES_PER_MS } from '../media/index.js'
+import {
+  FRAME_MS_DEFAULT,
+  OPUS_PAYLOAD_BYTES_MAX,
+  OpusScriptCodec,
+  SAMPLES_PER_MS,
+} from '../media/index.js'
 import type { Session, SessionManager } from '../session/index.js'
 import type { Clock } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
@@ -60,8 +65,7 @@ export class CallManager extends EventEmitter {
     opts.sessions.on('session', (s: Session) => this.attach(s))
     opts.sessions.on('session-closed', () => this.checkSession())
     for (const s of opts.sessions.list()) this.attach(s)
-    // Compiling the Opus WASM takes a while and blocks: do it now, not when a call connects.
-    new OpusScriptCodec(FRAME_MS_DEFAULT * SAMPLES_PER_MS, 32_000).close()
+    warmUpCodec()
   }
 
   /** Places a call to `identity` over a session (connecting if needed). */
@@ -311,3 +315,25 @@ export class CallManager extends EventEmitter {
     if (own !== undefined && this.opts.sessions.current(own).closed) call.lost()
   }
 }
+
+/**
+ * Compiling libopus's WASM blocks for a while, and V8 optimises its hot
+ * functions only after they have run for a while (in background threads, then
+ * swapping code): both would stall the first call's 20 ms ticks by 100 ms or
+ * more. Run a second of audio through a codec at start-up instead (~0.1 s).
+ */
+function warmUpCodec(): void {
+  const frame = FRAME_MS_DEFAULT * SAMPLES_PER_MS
+  const codec = new OpusScriptCodec(frame, 32_000)
+  const pcm = new Int16Array(frame)
+  const out = new Int16Array(frame)
+  const packet = new Uint8Array(OPUS_PAYLOAD_BYTES_MAX)
+  for (let f = 0; f < WARM_UP_FRAMES; f++) {
+    for (let i = 0; i < frame; i++) pcm[i] = Math.round(8000 * Math.sin((f * frame + i) * 0.05))
+    codec.decode(packet, codec.encode(pcm, packet), out)
+    if (f % 10 === 0) codec.decode(null, 0, out)
+  }
+  codec.close()
+}
+
+const WARM_UP_FRAMES = 200

@@ -103,37 +103,67 @@ function envelopeCorrelation(a: Int16Array, b: Int16Array, lag: number): number 
   return normalizedDot(ea, eb, 0)
 }
 
+export interface SegmentMatch {
+  /** Where the segment starts in the source (samples). */
+  at: number
+  delay_samples: number
+  /** Pearson correlation of the segment's waveform with the recording at that delay. */
+  correlation: number
+}
+
 /**
- * Delay of each loud `segment_ms` stretch of `source` in `recording`, searched
- * within ±`search_ms` of `around_samples` (at 12 kHz, then refined): the
- * distribution of delay over a call, for p50/p95.
+ * Aligns each loud `segment_ms` stretch of `source` on its own, within
+ * [0, max_lag_samples] (coarse at 6 kHz, then refined): an adaptive jitter
+ * buffer moves playout during a call, so one global delay does not fit the
+ * whole recording. The median correlation is the tests' similarity measure.
  */
-export function segmentDelays(
+export function alignSegments(
   source: Int16Array,
   recording: Int16Array,
-  around_samples: number,
+  max_lag_samples: number,
   segment_ms = 400,
-  search_ms = 80,
-): number[] {
+): SegmentMatch[] {
   const seg = segment_ms * 48
-  const search = search_ms * 48
-  const delays: number[] = []
+  const a = decimate(source)
+  const b = decimate(recording)
+  const segD = Math.floor(seg / DECIMATE)
+  const out: SegmentMatch[] = []
   for (let start = 0; start + seg <= source.length; start += seg) {
     const piece = source.subarray(start, start + seg)
     if (rmsOf(piece) < 500) continue
-    let best = 0
-    let bestScore = Number.NEGATIVE_INFINITY
-    for (let lag = Math.max(0, around_samples - search); lag <= around_samples + search; lag += 4) {
-      if (start + lag + seg > recording.length) break
-      const score = normalizedDot(piece, recording.subarray(start + lag, start + lag + seg), 0)
-      if (score > bestScore) {
-        bestScore = score
-        best = lag
+    const startD = Math.floor(start / DECIMATE)
+    const pieceD = a.subarray(startD, startD + segD)
+    let coarse = 0
+    let best = Number.NEGATIVE_INFINITY
+    for (let lag = 0; lag <= max_lag_samples / DECIMATE; lag++) {
+      if (startD + lag + segD > b.length) break
+      const score = normalizedDot(pieceD, b.subarray(startD + lag, startD + lag + segD), 0)
+      if (score > best) {
+        best = score
+        coarse = lag * DECIMATE
       }
     }
-    if (bestScore > 0.5) delays.push(best)
+    let delay = coarse
+    let correlation = Number.NEGATIVE_INFINITY
+    for (let lag = Math.max(0, coarse - DECIMATE); lag <= coarse + DECIMATE; lag++) {
+      if (start + lag + seg > recording.length) break
+      const score = normalizedDot(piece, recording.subarray(start + lag, start + lag + seg), 0)
+      if (score > correlation) {
+        correlation = score
+        delay = lag
+      }
+    }
+    if (correlation > Number.NEGATIVE_INFINITY)
+      out.push({ at: start, delay_samples: delay, correlation })
   }
-  return delays
+  return out
+}
+
+/** The median of the segments' correlations (0 when there is none). */
+export function segmentSimilarity(matches: readonly SegmentMatch[]): number {
+  if (matches.length === 0) return 0
+  const c = matches.map((m) => m.correlation).sort((x, y) => x - y)
+  return c[Math.floor(c.length / 2)]!
 }
 
 function rmsOf(x: Int16Array): number {

@@ -1,4 +1,10 @@
-export { type Alignment, align, segmentDelays } from './align.js'
+export {
+  type Alignment,
+  align,
+  alignSegments,
+  type SegmentMatch,
+  segmentSimilarity,
+} from './align.js'
 export { OpusScriptCodec, type VoiceCodec } from './codec.js'
 export * from './constants.js'
 export { JitterBuffer, type JitterCounters, type PullKind } from './jitter.js'

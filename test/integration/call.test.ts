@@ -5,10 +5,11 @@ import { after, before, describe, test } from 'node:test'
 import type { CallStats } from '../../src/call/index.js'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
 import {
-  align,
+  alignSegments,
   parseWav,
   SAMPLE_RATE_HZ,
   SAMPLES_PER_MS,
+  segmentSimilarity,
   speechLikeSignal,
   writeWav,
 } from '../../src/media/index.js'
@@ -22,11 +23,11 @@ import {
 
 // Acceptance (issue 5): a real call between two daemons on loopback. Alice
 // plays a speech-like WAV (22.05 kHz, so it is resampled), Bob answers with
-// --auto and records. After alignment by cross-correlation the recording
-// must match: Pearson correlation of 10 ms RMS envelopes ≥ 0.8, delay under
-// 300 ms. Opus alone keeps > 0.98 and a quiet machine 0.95-0.99; the margin
-// is for timers running late on a loaded shared machine (0.89 seen at load 12
-// on 2 cores), which the jitter buffer must absorb by moving playout.
+// --auto and records. Similarity: each loud 400 ms stretch of the source is
+// aligned on its own by cross-correlation (the jitter buffer moves playout
+// during a call, so no single delay fits the whole recording); the median of
+// the stretches' waveform correlations must be ≥ 0.8 and their median delay
+// under 300 ms. Opus alone gives > 0.95 per stretch.
 describe('a call between two daemons on loopback', () => {
   let root: Awaited<ReturnType<typeof tempDir>>
   let testnet: TestnetProcess
@@ -89,10 +90,13 @@ describe('a call between two daemons on loopback', () => {
     const rec = parseWav(await readFile(recording))
     assert.equal(rec.sample_rate_hz, SAMPLE_RATE_HZ)
     // Compare with what was sent: the 24 kHz file brought back to 48 kHz by the same path.
-    const a2 = align(speech48k, rec.samples, 300 * SAMPLES_PER_MS)
-    const where = JSON.stringify({ ...a2, caller, callee })
-    assert.ok(a2.envelope_correlation >= 0.8, `similarity: ${where}`)
-    assert.ok(a2.delay_samples < 300 * SAMPLES_PER_MS, `delay: ${where}`)
+    const segments = alignSegments(speech48k, rec.samples, 300 * SAMPLES_PER_MS)
+    const similarity = segmentSimilarity(segments)
+    const delays = segments.map((m) => m.delay_samples).sort((x, y) => x - y)
+    const where = JSON.stringify({ similarity, delays, caller, callee })
+    assert.ok(segments.length >= 5, `segments: ${where}`)
+    assert.ok(similarity >= 0.8, `similarity: ${where}`)
+    assert.ok(delays[Math.floor(delays.length / 2)]! < 300 * SAMPLES_PER_MS, `delay: ${where}`)
   })
 
   test('hangup with no call, and answer with nothing ringing, fail clearly', async () => {
