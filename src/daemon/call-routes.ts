@@ -213,6 +213,7 @@ export function buildCallRoutes(daemon: Daemon): Route[] {
       handler: async () => ({
         active: daemon.calls.active?.stats() ?? null,
         recent: daemon.calls.ended.slice(-5),
+        counters: daemon.calls.counters.toJSON(),
       }),
     },
   ]

@@ -38,6 +38,7 @@ export type ErrorCode =
   // calls
   | 'CALL_NOT_FOUND'
   | 'CALL_ALREADY_ACTIVE'
+  | 'CALL_FAILED'
   | 'NO_AUDIO_DEVICE'
 
 export class ParleyError extends Error {
