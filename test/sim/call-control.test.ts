@@ -68,6 +68,11 @@ describe('call control over the simulator', () => {
         other.hold(true)
         await sim.run_for(200)
         assert.ok(call.remoteHold && call.muted && other.remoteMuted)
+        // On hold nobody sends media (reports go on, so the call does not time out).
+        const heardBefore = other.stats().packets_received
+        await sim.run_for(1000)
+        assert.equal(other.stats().packets_received, heardBefore, 'media flowed on hold')
+        assert.equal(call.state, 'connected')
         other.hold(false)
         call.mute(false)
         await ended(sim, call, 10_000)
