@@ -1,5 +1,6 @@
 // `npm run bench -- <name>…` runs the named benchmarks (all when none given).
 // Each prints its numbers beside the peer it must beat, as medians and ratios.
+import { benchCall } from './call.js'
 import { benchConnect } from './connect.js'
 import { benchReachability } from './reachability.js'
 import { benchRelay } from './relay.js'
@@ -8,6 +9,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   connect: benchConnect,
   relay: benchRelay,
   reachability: benchReachability,
+  call: benchCall,
 }
 
 const names = process.argv.slice(2)

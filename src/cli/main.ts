@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { CONFIG_FLAG_OPTIONS } from '../config/index.js'
 import { resolveHome } from '../daemon/home.js'
 import { ParleyError } from '../util/errors.js'
+import { type CallFlags, cmdAnswer, cmdCall, cmdHangup } from './commands/call.js'
 import { cmdDaemon, type DaemonFlags } from './commands/daemon.js'
 import { cmdDemo } from './commands/demo.js'
 import { cmdId, cmdInit } from './commands/identity.js'
@@ -28,6 +29,13 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
   status                                online?, reachability, peers, roles
   ping ID [--count N]                   connect to a peer; print path, connect_ms, rtt_ms
   demo [--pings N]                      two users on an embedded network; prints a report
+  call CONTACT [--play F.wav] [--record F.wav]
+                                        voice call; live audio (sox) when no file is
+                                        given; with --play it hangs up when the file ends
+  answer [--auto] [--play F.wav] [--record F.wav]
+                                        answer the ringing call (--auto: wait for the
+                                        next one and exit when it ends)
+  hangup                                end the current call
 
 --home DIR defaults to $PARLEY_HOME, else $XDG_DATA_HOME/parley.
 The passphrase comes from $PARLEY_PASSPHRASE or a prompt.
@@ -58,6 +66,9 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
   status: {},
   ping: { count: { type: 'string' } },
   demo: { pings: { type: 'string' } },
+  call: { play: { type: 'string' }, record: { type: 'string' } },
+  answer: { auto: { type: 'boolean' }, play: { type: 'string' }, record: { type: 'string' } },
+  hangup: {},
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -113,6 +124,15 @@ async function main(argv: string[]): Promise<number> {
         break
       case 'demo':
         return await cmdDemo(values as Record<string, string>, out)
+      case 'call':
+        await cmdCall(home, positionals[0], values as CallFlags, out)
+        break
+      case 'answer':
+        await cmdAnswer(home, values as CallFlags, out)
+        break
+      case 'hangup':
+        await cmdHangup(home, out)
+        break
     }
     return 0
   } catch (err) {

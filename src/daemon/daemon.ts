@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { ApiServer, createToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
+import { CallManager } from '../call/index.js'
 import { encodeId, type IdentityKeys, safetyFingerprint } from '../identity/index.js'
 import { GatewayNetwork, type HostPort, NetworkNode, type ProxySpec } from '../net/index.js'
 import { type CloseInfo, type Session, SessionManager } from '../session/index.js'
@@ -8,6 +9,7 @@ import { GatewayServer, MetricsServer, type RelayCaps, Supernode } from '../supe
 import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
 import { HELLO_FLAG_GATEWAY, HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
+import { watchCalls } from './call-routes.js'
 import { HOST_CACHE_FILE } from './home.js'
 import { buildRoutes } from './routes.js'
 
@@ -53,6 +55,7 @@ export class Daemon extends EventEmitter {
   readonly gatewayNet: GatewayNetwork | null
   readonly sessions: SessionManager
   readonly api: ApiServer
+  readonly calls: CallManager
   readonly started_at_ms = Date.now()
   api_address: { host: string; port: number } | null = null
   metrics_address: { host: string; port: number } | null = null
@@ -82,6 +85,12 @@ export class Daemon extends EventEmitter {
         (opts.supernode != null ? HELLO_FLAG_SUPERNODE : 0) |
         (opts.supernode?.gateway != null ? HELLO_FLAG_GATEWAY : 0),
     })
+    this.calls = new CallManager({
+      sessions: this.sessions,
+      clock: systemClock,
+      random: systemRandom,
+    })
+    watchCalls(this)
     this.api = new ApiServer({
       host: opts.api_host ?? '127.0.0.1',
       port: opts.api_port,
@@ -293,6 +302,7 @@ export class Daemon extends EventEmitter {
   stop(): Promise<void> {
     if (this.stopping !== null) return this.stopping
     this.stopping = (async () => {
+      this.calls.close()
       this.sessions.close()
       await this.api.close().catch(() => {})
       await this.metricsServer?.close().catch(() => {})

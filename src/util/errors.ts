@@ -35,6 +35,11 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'USAGE'
   | 'INTERNAL'
+  // calls
+  | 'CALL_NOT_FOUND'
+  | 'CALL_ALREADY_ACTIVE'
+  | 'CALL_FAILED'
+  | 'NO_AUDIO_DEVICE'
 
 export class ParleyError extends Error {
   readonly code: ErrorCode
