@@ -303,7 +303,7 @@ export class Daemon extends EventEmitter {
     if (this.stopping !== null) return this.stopping
     this.stopping = (async () => {
       this.calls.close()
-      this.sessions.close()
+      await this.sessions.close()
       await this.api.close().catch(() => {})
       await this.metricsServer?.close().catch(() => {})
       await this.gateway?.close().catch(() => {})

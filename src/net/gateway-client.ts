@@ -163,9 +163,19 @@ export class GatewayNetwork extends EventEmitter {
     }
   }
 
+  /** Lets the link's last bytes (goodbyes) flush for up to a second, then drops it. */
   async close(): Promise<void> {
     this.closing = true
     if (this.retryTimer !== null) clearTimeout(this.retryTimer)
-    this.link?.destroy()
+    const link = this.link
+    if (link === null || link.destroyed) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1_000)
+      link.once('close', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+    link.destroy()
   }
 }

@@ -6,7 +6,13 @@ import { isParleyError, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import { GoodbyeCode, HELLO_FLAG_GATEWAY } from '../wire/index.js'
 import { nextBackoff_ms } from './backoff.js'
-import { CONNECT_TIMEOUT_MS, RECOVER_DELAYS_MS, RECOVER_FOR_MS, SESSIONS_MAX } from './constants.js'
+import {
+  CONNECT_TIMEOUT_MS,
+  RECOVER_DELAYS_MS,
+  RECOVER_FOR_MS,
+  SESSIONS_MAX,
+  SHUTDOWN_FLUSH_MS,
+} from './constants.js'
 import { Session } from './session.js'
 import { acceptTunnel, openTunnel, watchTunnels } from './tunnel.js'
 import type { FramedStream, PeerNetwork } from './types.js'
@@ -437,13 +443,36 @@ export class SessionManager extends EventEmitter {
   }
 
   /** Says goodbye to every peer. */
-  close(): void {
+  /**
+   * Says goodbye to every peer. Sessions through a gateway go first and the
+   * gateway links last (once those have closed, or after SHUTDOWN_FLUSH_MS):
+   * closing a link first would drop the tunnelled goodbyes, and the peers
+   * would take the shutdown for a lost path and reconnect (§5.9).
+   */
+  async close(): Promise<void> {
     this.closing = true
     for (const m of this.maintained.values()) if (m.timer) this.opts.clock.clearTimeout(m.timer)
     this.maintained.clear()
     for (const t of this.recovering.values()) this.opts.clock.clearTimeout(t)
     this.recovering.clear()
-    for (const s of this.live) s.close(GoodbyeCode.ShuttingDown, 'the peer is shutting down')
+    const isLink = (s: Session) => (s.remoteFlags & HELLO_FLAG_GATEWAY) !== 0
+    const first = [...this.live].filter((s) => !isLink(s))
+    for (const s of first) s.close(GoodbyeCode.ShuttingDown, 'the peer is shutting down')
+    const links = [...this.live].filter(isLink)
+    if (links.length === 0) return
+    const tunnelled = first.filter((s) => s.path === 'gateway' && !s.stream.destroyed)
+    await new Promise<void>((resolve) => {
+      const timer = this.opts.clock.setTimeout(resolve, SHUTDOWN_FLUSH_MS)
+      let pending = tunnelled.length
+      const done = () => {
+        if (--pending > 0) return
+        this.opts.clock.clearTimeout(timer)
+        resolve()
+      }
+      if (pending === 0) done()
+      for (const s of tunnelled) s.stream.once('close', done)
+    })
+    for (const s of links) s.close(GoodbyeCode.ShuttingDown, 'the peer is shutting down')
   }
 }
 
