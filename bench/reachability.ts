@@ -10,7 +10,9 @@ import type { HostKind } from '../test/natlab/routers.js'
 // (fresh daemons each round) beside plain hyperdht without relays between
 // the same two hosts. Goal (issue 3): every pair ≤ 250 ms p50.
 
-const KINDS: readonly HostKind[] = ['open', 'cone', 'symmetric', 'udp-blocked', 'proxy-only']
+const ALL_KINDS: readonly HostKind[] = ['open', 'cone', 'symmetric', 'udp-blocked', 'proxy-only']
+/** `BENCH_REACH_KINDS=open,udp-blocked` limits the run to some kinds. */
+const KINDS = (process.env.BENCH_REACH_KINDS?.split(',') as HostKind[] | undefined) ?? ALL_KINDS
 const ROUNDS = Number(process.env.BENCH_REACH_ROUNDS ?? 5)
 /** Per router and direction: two home hosts see +40 ms RTT, a home host and a server +20 ms. */
 const ONE_WAY_MS = Number(process.env.BENCH_REACH_DELAY_MS ?? 10)
@@ -23,6 +25,8 @@ interface Cell {
   paths: Set<string>
   rtt: number[]
   failures: number
+  /** Pings that found a session already open (not a connect): left out of the times. */
+  reused: number
   raw: (number | null)[]
 }
 
@@ -48,7 +52,7 @@ export async function benchReachability(): Promise<void> {
       const key = `${a}>${b}`
       let c = cells.get(key)
       if (c === undefined) {
-        c = { parley: [], paths: new Set(), rtt: [], failures: 0, raw: [] }
+        c = { parley: [], paths: new Set(), rtt: [], failures: 0, reused: 0, raw: [] }
         cells.set(key, c)
       }
       return c
@@ -68,7 +72,23 @@ export async function benchReachability(): Promise<void> {
             c.failures++
             continue
           }
-          const out = JSON.parse(r.stdout) as { path: string; connect_ms: number; rtt_ms: number }
+          const out = JSON.parse(r.stdout) as {
+            path: string
+            connect_ms: number
+            rtt_ms: number
+            reused_session: boolean
+          }
+          if (out.reused_session) {
+            const st = await lab.cli(from.get(a)!, ['status'])
+            const peer = (
+              JSON.parse(st.stdout) as { peers: { id: string; initiator: boolean }[] }
+            ).peers.find((p) => p.id === to.get(b)!.id)
+            console.log(
+              `  ${a} → ${b}: session already open (dialled by ${peer?.initiator ? 'us' : 'them'})`,
+            )
+            c.reused++
+            continue
+          }
           c.parley.push(out.connect_ms)
           c.paths.add(out.path)
           c.rtt.push(out.rtt_ms)
@@ -116,7 +136,9 @@ function report(cells: Map<string, Cell>): void {
     const rawP50 = percentile(raw, 50)
     const ratio =
       Number.isFinite(rawP50) && Number.isFinite(p50) ? `${(p50 / rawP50).toFixed(2)}x` : '-'
-    const failed = c.failures > 0 ? ` (${c.failures} failed)` : ''
+    const failed =
+      (c.failures > 0 ? ` (${c.failures} failed)` : '') +
+      (c.reused > 0 ? ` (${c.reused} reused)` : '')
     console.log(
       `${`${a} → ${b}`.padEnd(26)}${f(p50).padStart(11)}${f(percentile(c.parley, 95))}  ${[...c.paths].join('+').padEnd(16)}${f(percentile(c.rtt, 50)).padStart(8)}${f(rawP50).padStart(14)}${f(percentile(raw, 95))}${`${raw.length}/${c.raw.length}`.padStart(6)}   ${ratio}${failed}`,
     )

@@ -32,3 +32,5 @@ export const RECOVER_DELAYS_MS = [100, 500, 1_000, 2_000, 4_000] as const
 export const RECOVER_FOR_MS = 30_000
 /** On shutdown, how long tunnelled sessions get to deliver their goodbyes before the gateway links close. */
 export const SHUTDOWN_FLUSH_MS = 1_000
+/** After a tunnel's channel closed, its reader gets this long to take the last bytes (a GOODBYE). */
+export const TUNNEL_DRAIN_MS = 2_000

@@ -21,7 +21,7 @@ import {
   TUNNEL_NONCE_BYTES,
   TUNNEL_PROTOCOL,
 } from '../wire/index.js'
-import { TUNNELS_PER_SESSION_MAX } from './constants.js'
+import { TUNNEL_DRAIN_MS, TUNNELS_PER_SESSION_MAX } from './constants.js'
 import type { Session } from './session.js'
 
 const EMPTY = Buffer.alloc(0)
@@ -54,12 +54,24 @@ export class TunnelStream extends Duplex {
         this.opening = null
       },
       onclose: () => {
+        const refused = this.opening !== null
         this.opening?.reject(
           new ParleyError('PEER_NOT_FOUND', 'the gateway could not reach the peer'),
         )
         this.opening = null
+        // A forwarding tunnel has passed everything on already. An end point must
+        // let its reader take what is still buffered (the peer's GOODBYE is usually
+        // the last thing before the close): destroying now would drop it, and the
+        // session would look lost instead of closed.
+        if (refused || onRemoteData !== undefined) {
+          this.destroy()
+          return
+        }
         this.push(null)
-        this.destroy()
+        const cap = setTimeout(() => this.destroy(), TUNNEL_DRAIN_MS)
+        cap.unref()
+        this.once('end', () => this.destroy())
+        this.once('close', () => clearTimeout(cap))
       },
       ondrain: () => this.onDrain(),
     })
