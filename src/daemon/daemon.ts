@@ -97,6 +97,7 @@ export class Daemon extends EventEmitter {
       token,
       routes: buildRoutes(this),
     })
+    this.sessions.on('debug', (msg: string) => debug(msg))
     for (const n of [net, gatewayNet]) {
       n?.on('warning', (err) => debug('network warning:', err))
       n?.on('debug', (msg) => debug(msg))

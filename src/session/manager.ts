@@ -183,7 +183,17 @@ export class SessionManager extends EventEmitter {
         secure
           .call(this.opts.network, tunnel, false)
           .then((inner) => this.adopt(inner, null))
-          .catch(() => tunnel.destroy())
+          .then(
+            (s) =>
+              this.emit(
+                'debug',
+                `tunnelled session from ${hex(s.remoteDevicePublicKey).slice(0, 16)} kept`,
+              ),
+            (err: Error) => {
+              this.emit('debug', `tunnelled session failed: ${err.message}`)
+              tunnel.destroy()
+            },
+          )
       },
       (reason) => this.counters.inc(`tunnel_${reason}`),
     )
@@ -389,16 +399,16 @@ export class SessionManager extends EventEmitter {
         this.recovering.delete(id)
         return
       }
-      this.connect(identityPublicKey).then(
-        () => {
-          this.recovering.delete(id)
-          this.emit('recovered', identityPublicKey)
-        },
-        () => {
-          if (this.opts.clock.now() - started_ms >= RECOVER_FOR_MS) this.recovering.delete(id)
-          else next()
-        },
-      )
+      const retry = () => {
+        if (this.opts.clock.now() - started_ms >= RECOVER_FOR_MS) this.recovering.delete(id)
+        else next()
+      }
+      this.connect(identityPublicKey).then(() => {
+        // The peer may have kept a stale duplicate and closed ours already (§5.8).
+        if (this.get(identityPublicKey) === undefined) return retry()
+        this.recovering.delete(id)
+        this.emit('recovered', identityPublicKey)
+      }, retry)
     }
     next()
   }

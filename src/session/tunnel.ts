@@ -63,7 +63,9 @@ export class TunnelStream extends Duplex {
         // let its reader take what is still buffered (the peer's GOODBYE is usually
         // the last thing before the close): destroying now would drop it, and the
         // session would look lost instead of closed.
-        if (refused || onRemoteData !== undefined) {
+        // The session under the tunnel died: nothing is coming; close now (a lost path).
+        const linkGone = session.closed || session.stream.destroyed
+        if (refused || onRemoteData !== undefined || linkGone) {
           this.destroy()
           return
         }

@@ -29,6 +29,10 @@ const PAIRS: { from: HostKind; to: HostKind; path: string }[] = [
   { from: 'udp-blocked', to: 'symmetric', path: 'gateway' },
 ]
 
+/** One pair of hosts per row of PAIRS (host names are the lab's keys). */
+const caller = (from: HostKind, to: HostKind) => `call-${from}-${to}-a`
+const callee = (from: HostKind, to: HostKind) => `call-${from}-${to}-b`
+
 describe('NAT lab: calls', { skip: labUnavailableReason() ?? false }, () => {
   let lab: NatLab
   let relayMissing: string | null = null
@@ -43,8 +47,8 @@ describe('NAT lab: calls', { skip: labUnavailableReason() ?? false }, () => {
       if ('unsupported' in sn) relayMissing = sn.unsupported
       for (const { from, to } of PAIRS) {
         for (const [name, kind] of [
-          [`call-${from}-a`, from],
-          [`call-${to}-b`, to],
+          [caller(from, to), from],
+          [callee(from, to), to],
         ] as const) {
           const h = await lab.addHost(name, kind)
           await lab.startDaemon(h)
@@ -67,12 +71,12 @@ describe('NAT lab: calls', { skip: labUnavailableReason() ?? false }, () => {
         t.todo(relayMissing)
         return
       }
-      const caller = hosts.get(`call-${from}-a`)!
-      const callee = hosts.get(`call-${to}-b`)!
+      const a_host = hosts.get(caller(from, to))!
+      const b_host = hosts.get(callee(from, to))!
       const recording = join(lab.dir, `${from}-${to}.wav`)
       const [a, b] = await Promise.all([
-        lab.cli(caller, ['call', callee.id, '--play', wav], 60_000),
-        lab.cli(callee, ['answer', '--auto', '--record', recording], 60_000),
+        lab.cli(a_host, ['call', b_host.id, '--play', wav], 60_000),
+        lab.cli(b_host, ['answer', '--auto', '--record', recording], 60_000),
       ])
       assert.equal(a.code, 0, a.stderr)
       assert.equal(b.code, 0, b.stderr)
