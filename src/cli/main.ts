@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { CONFIG_FLAG_OPTIONS } from '../config/index.js'
 import { resolveHome } from '../daemon/home.js'
 import { ParleyError } from '../util/errors.js'
+import { cmdChat, cmdContacts, cmdHistory, cmdPresence, cmdSend } from './commands/chat.js'
 import { cmdDaemon, type DaemonFlags } from './commands/daemon.js'
 import { cmdDemo } from './commands/demo.js'
 import { cmdId, cmdInit } from './commands/identity.js'
@@ -25,6 +26,12 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
   status                                online?, reachability, peers, roles
   ping ID [--count N]                   connect to a peer; print path, connect_ms, rtt_ms
   demo [--pings N]                      two users on an embedded network; prints a report
+  contacts add ID [--note T] | list | accept ID | decline ID | remove ID | block ID
+                                        the buddy list with authorization
+  send CONTACT TEXT                     send a message (stored, delivered when reachable)
+  history CONTACT [--limit N]           the conversation with receipts
+  chat CONTACT                          interactive chat with presence and receipts
+  presence [online|away|busy|invisible] show or set presence
 
 --home DIR defaults to $PARLEY_HOME, else $XDG_DATA_HOME/parley.
 The passphrase comes from $PARLEY_PASSPHRASE or a prompt.
@@ -51,6 +58,11 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
   status: {},
   ping: { count: { type: 'string' } },
   demo: { pings: { type: 'string' } },
+  contacts: { note: { type: 'string' } },
+  send: { 'message-id': { type: 'string' } },
+  history: { limit: { type: 'string' } },
+  chat: {},
+  presence: {},
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -106,6 +118,21 @@ async function main(argv: string[]): Promise<number> {
         break
       case 'demo':
         return await cmdDemo(values as Record<string, string>, out)
+      case 'contacts':
+        await cmdContacts(home, positionals, values as { note?: string }, out)
+        break
+      case 'send':
+        await cmdSend(home, positionals, values as Record<string, string>, out)
+        break
+      case 'history':
+        await cmdHistory(home, positionals, values as Record<string, string>, out)
+        break
+      case 'chat':
+        await cmdChat(home, positionals, out)
+        break
+      case 'presence':
+        await cmdPresence(home, positionals, out)
+        break
     }
     return 0
   } catch (err) {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { ApiServer, createToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
+import { CHAT_DB_FILE, ChatService, ChatStore } from '../chat/index.js'
 import { encodeId, type IdentityKeys, safetyFingerprint } from '../identity/index.js'
 import { type HostPort, NetworkNode } from '../net/index.js'
 import { type Session, SessionManager } from '../session/index.js'
@@ -44,6 +45,8 @@ export class Daemon extends EventEmitter {
   api_address: { host: string; port: number } | null = null
   metrics_address: { host: string; port: number } | null = null
   supernode: Supernode | null = null
+  chat: ChatService | null = null
+  private chatStore: ChatStore | null = null
   private metricsServer: MetricsServer | null = null
   private stopping: Promise<void> | null = null
 
@@ -100,6 +103,7 @@ export class Daemon extends EventEmitter {
     })
     const token = await createToken(opts.home)
     daemon = new Daemon(opts, net, token)
+    daemon.startChat()
     if (opts.supernode != null) {
       daemon.supernode = new Supernode({
         dht: net.dht,
@@ -132,6 +136,20 @@ export class Daemon extends EventEmitter {
     return daemon
   }
 
+  /** Contacts, presence and chat (src/chat), stored in <home>/chat.db. */
+  private startChat(): void {
+    this.chatStore = new ChatStore(join(this.opts.home, CHAT_DB_FILE))
+    this.chat = new ChatService({
+      sessions: this.sessions,
+      store: this.chatStore,
+      keys: this.opts.keys,
+      clock: systemClock,
+      random: systemRandom,
+      emit: (e) => this.api.broadcast(e),
+      debug,
+    })
+  }
+
   get id(): string {
     return encodeId(this.opts.keys.identity.publicKey)
   }
@@ -156,7 +174,11 @@ export class Daemon extends EventEmitter {
       peers: this.sessions.list().map(describeSession),
       uptime_ms: Date.now() - this.started_at_ms,
       rss_bytes: process.memoryUsage().rss,
-      counters: { sessions: this.sessions.counters.toJSON(), api: this.api.stats },
+      counters: {
+        sessions: this.sessions.counters.toJSON(),
+        api: this.api.stats,
+        chat: this.chat?.counters.toJSON() ?? {},
+      },
     }
   }
 
@@ -198,11 +220,13 @@ export class Daemon extends EventEmitter {
   stop(): Promise<void> {
     if (this.stopping !== null) return this.stopping
     this.stopping = (async () => {
+      this.chat?.close()
       this.sessions.close()
       await this.api.close().catch(() => {})
       await this.metricsServer?.close().catch(() => {})
       await this.supernode?.close().catch(() => {})
       await this.net.close().catch(() => {})
+      this.chatStore?.close()
       await removeDaemonInfo(this.opts.home).catch(() => {})
     })()
     return this.stopping

@@ -2,6 +2,7 @@ import type { Route } from '../api/index.js'
 import { decodeId } from '../identity/index.js'
 import type { Session } from '../session/index.js'
 import { percentile } from '../util/stats.js'
+import { buildChatRoutes } from './chat-routes.js'
 import type { Daemon } from './daemon.js'
 
 export const PING_COUNT_MAX = 1000
@@ -59,6 +60,7 @@ export function buildRoutes(daemon: Daemon): Route[] {
         return { stopping: true }
       },
     },
+    ...buildChatRoutes(() => daemon.chat!),
   ]
 }
 
