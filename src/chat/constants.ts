@@ -61,3 +61,7 @@ export const TYPING_SHOW_MS = 6_000
 export const HISTORY_LIMIT_MAX = 10_000
 /** Unsent (unacknowledged) messages to one contact at most; a send beyond it is refused. */
 export const OUTBOX_PER_CONTACT_MAX = 10_000
+/** First mailbox check after start (login), once supernodes have been looked up. */
+export const MAILBOX_FIRST_CHECK_MS = 1_000
+/** Mailboxes are checked again this often while running. */
+export const MAILBOX_POLL_MS = 30_000

@@ -7,13 +7,16 @@ import c from 'compact-encoding'
 import type Protomux from 'protomux'
 import type { Message } from 'protomux'
 import { decodeId, encodeId, type IdentityKeys } from '../identity/index.js'
+import { type MailboxClient, openSealed, sealTo } from '../mailbox/index.js'
 import type { Session, SessionManager } from '../session/index.js'
-import type { Clock } from '../util/clock.js'
+import type { Clock, TimerHandle } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
 import { ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import {
   CHAT_PROTOCOL,
+  MAILBOX_FIRST_CHECK_MS,
+  MAILBOX_POLL_MS,
   MESSAGE_ID_BYTES,
   OUTBOX_PER_CONTACT_MAX,
   PRESENCE_AWAY,
@@ -50,6 +53,7 @@ export type ChatDropReason =
   | 'strangers_full'
   | 'not_contact'
   | 'channel_reopen'
+  | 'mailbox_bad'
 
 export interface ChatEvent {
   type: string
@@ -64,6 +68,8 @@ export interface ChatServiceOptions {
   random: Random
   emit: (event: ChatEvent) => void
   debug?: (msg: string) => void
+  /** Offline delivery through supernode mailboxes; none in tests without supernodes. */
+  mailbox?: MailboxClient | null
 }
 
 interface Link {
@@ -82,6 +88,8 @@ export class ChatService {
   private readonly links = new Map<string, Link>()
   private readonly me: Buffer
   private closed = false
+  private readonly depositing = new Set<string>()
+  private mailTimer: TimerHandle | null = null
 
   constructor(opts: ChatServiceOptions) {
     this.opts = opts
@@ -90,6 +98,88 @@ export class ChatService {
     for (const s of opts.sessions.list()) this.attach(s, 0)
     for (const peer of opts.store.pendingPeers()) this.reach(peer)
     for (const ct of opts.store.contacts()) if (ct.state === 'accepted') this.reach(ct.id)
+    if (opts.mailbox) this.scheduleMailCheck(MAILBOX_FIRST_CHECK_MS)
+  }
+
+  // ---- offline delivery ------------------------------------------------------
+
+  private scheduleMailCheck(delay_ms: number): void {
+    this.mailTimer = this.opts.clock.setTimeout(() => {
+      this.mailTimer = null
+      this.checkMail().then(
+        () => !this.closed && this.scheduleMailCheck(MAILBOX_POLL_MS),
+        () => !this.closed && this.scheduleMailCheck(MAILBOX_POLL_MS),
+      )
+    }, delay_ms)
+  }
+
+  /**
+   * Fetches what mailboxes hold for us, opens and verifies each blob, applies
+   * them in each sender's order, then deletes them. A blob that is not a
+   * valid envelope sealed to us and signed by its sender is counted and deleted.
+   */
+  async checkMail(): Promise<{ fetched: number; stored: number }> {
+    const mailbox = this.opts.mailbox
+    if (!mailbox || this.closed) return { fetched: 0, stored: 0 }
+    const blobs = await mailbox.fetch()
+    if (this.closed) return { fetched: blobs.length, stored: 0 }
+    const envelopes: Envelope[] = []
+    for (const b of blobs) {
+      const opened = openSealed(this.opts.keys.identity, b.blob)
+      let e: Envelope | null = null
+      try {
+        if (opened !== null) e = decodeEnvelope(opened)
+      } catch {}
+      if (e === null) this.counters.inc('mailbox_bad')
+      else envelopes.push(e)
+    }
+    envelopes.sort((x, y) => Buffer.compare(x.sender, y.sender) || x.seq - y.seq)
+    let stored = 0
+    for (const e of envelopes) {
+      const before = this.opts.store.contact(encodeId(e.sender))?.recv_seq ?? 0
+      this.deliver(e)
+      if ((this.opts.store.contact(encodeId(e.sender))?.recv_seq ?? 0) > before) stored++
+    }
+    // Only now, with everything committed: a crash before this fetches them again.
+    for (const b of blobs) b.remove()
+    if (envelopes.length > 0)
+      this.opts.emit({ type: 'mailbox.fetched', blobs: blobs.length, stored })
+    return { fetched: blobs.length, stored }
+  }
+
+  /** Seals what the peer has not acknowledged and leaves it in supernode mailboxes. */
+  private async depositPending(id: string): Promise<void> {
+    const mailbox = this.opts.mailbox
+    if (!mailbox || this.closed || this.depositing.has(id) || this.links.has(id)) return
+    this.depositing.add(id)
+    try {
+      // Loop: messages stored while a deposit was in flight go in the next round.
+      for (let round = 0; round < 100 && !this.closed && !this.links.has(id); round++) {
+        const rows = this.opts.store.undeposited(id)
+        if (rows.length === 0) return
+        const pk = decodeId(id)
+        const copies = await mailbox.deposit(
+          pk,
+          rows.map((r) => sealTo(pk, r.envelope)),
+        )
+        this.opts.debug?.(
+          `chat: ${rows.length} envelope(s) for ${id.slice(0, 8)} left in ${copies} mailbox(es)`,
+        )
+        if (copies === 0 || this.closed) return
+        this.opts.store.markDeposited(
+          id,
+          rows.map((r) => r.seq),
+        )
+        this.opts.emit({
+          type: 'chat.mailboxed',
+          contact: id,
+          count: rows.length,
+          mailboxes: copies,
+        })
+      }
+    } finally {
+      this.depositing.delete(id)
+    }
   }
 
   get presence(): Presence {
@@ -109,6 +199,7 @@ export class ChatService {
 
   close(): void {
     this.closed = true
+    if (this.mailTimer !== null) this.opts.clock.clearTimeout(this.mailTimer)
   }
 
   // ---- people ------------------------------------------------------------
@@ -233,9 +324,10 @@ export class ChatService {
     if (this.closed || this.links.has(id)) return
     const pk = decodeId(id)
     this.opts.sessions.maintain(pk)
-    this.opts.sessions
-      .connect(pk)
-      .catch((err) => this.opts.debug?.(`chat: cannot reach ${id.slice(0, 8)}: ${err.message}`))
+    this.opts.sessions.connect(pk).catch((err) => {
+      this.opts.debug?.(`chat: cannot reach ${id.slice(0, 8)}: ${err.message}`)
+      if (this.owes(id)) void this.depositPending(id).catch(() => {})
+    })
   }
 
   private attach(session: Session, attempt: number): void {

@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS messages (
   edited_at_ms INTEGER,
   deleted INTEGER NOT NULL DEFAULT 0,
   envelope BLOB,
+  mailboxed INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (peer, dir, id),
   UNIQUE (peer, dir, seq)
 );
@@ -269,6 +270,26 @@ export class ChatStore {
       .all(peer, afterSeq, limit) as { seq: number; envelope: Buffer }[]
   }
 
+  /** Unacknowledged envelopes to `peer` not yet left in any mailbox. */
+  undeposited(peer: string): { seq: number; envelope: Buffer }[] {
+    return this.db
+      .prepare(
+        `SELECT m.seq, m.envelope FROM messages m JOIN contacts c ON c.id = m.peer
+         WHERE m.peer = ? AND m.dir = 'out' AND m.seq > c.acked_seq AND m.mailboxed = 0
+           AND m.envelope IS NOT NULL ORDER BY m.seq LIMIT 500`,
+      )
+      .all(peer) as { seq: number; envelope: Buffer }[]
+  }
+
+  markDeposited(peer: string, seqs: number[]): void {
+    const mark = this.db.prepare(
+      `UPDATE messages SET mailboxed = 1 WHERE peer = ? AND dir = 'out' AND seq = ?`,
+    )
+    this.db.transaction(() => {
+      for (const seq of seqs) mark.run(peer, seq)
+    })()
+  }
+
   /** Records a cumulative ACK; returns the ids newly acknowledged (delivered). */
   acknowledge(peer: string, seq: number): { id: string; seq: number }[] {
     return this.db.transaction(() => {
@@ -337,8 +358,7 @@ export class ChatStore {
       }
       if (e.seq <= c.recv_seq) return { outcome: 'duplicate', ack: c.recv_seq }
       // A gap: an earlier envelope is still on its way; the sender resends in order.
-      if (c.recv_seq !== 0 && e.seq !== c.recv_seq + 1)
-        return { outcome: 'dropped', ack: null, reason: 'gap' }
+      if (e.seq !== c.recv_seq + 1) return { outcome: 'dropped', ack: null, reason: 'gap' }
       this.db.prepare('UPDATE contacts SET recv_seq = ? WHERE id = ?').run(e.seq, peer)
       const verdict = this.authorize(c, e, now_ms)
       if (verdict.drop !== null) return { outcome: 'dropped', ack: e.seq, reason: verdict.drop }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { ApiServer, createToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
 import { CHAT_DB_FILE, ChatService, ChatStore } from '../chat/index.js'
 import { encodeId, type IdentityKeys, safetyFingerprint } from '../identity/index.js'
+import { MAILBOX_DB_FILE, MailboxClient, MailboxServer } from '../mailbox/index.js'
 import { type HostPort, NetworkNode } from '../net/index.js'
 import { type Session, SessionManager } from '../session/index.js'
 import { MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
@@ -10,6 +11,7 @@ import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
 import { HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
 import { HOST_CACHE_FILE } from './home.js'
+import { supernodeSessions } from './mailbox-glue.js'
 import { buildRoutes } from './routes.js'
 
 const debugEnabled = process.env.PARLEY_DEBUG !== undefined && process.env.PARLEY_DEBUG !== ''
@@ -47,6 +49,7 @@ export class Daemon extends EventEmitter {
   supernode: Supernode | null = null
   chat: ChatService | null = null
   private chatStore: ChatStore | null = null
+  mailboxServer: MailboxServer | null = null
   private metricsServer: MetricsServer | null = null
   private stopping: Promise<void> | null = null
 
@@ -139,6 +142,13 @@ export class Daemon extends EventEmitter {
   /** Contacts, presence and chat (src/chat), stored in <home>/chat.db. */
   private startChat(): void {
     this.chatStore = new ChatStore(join(this.opts.home, CHAT_DB_FILE))
+    // A supernode also keeps offline mailboxes for others (src/mailbox).
+    if (this.opts.supernode != null)
+      this.mailboxServer = new MailboxServer({
+        sessions: this.sessions,
+        path: join(this.opts.home, MAILBOX_DB_FILE),
+        clock: systemClock,
+      })
     this.chat = new ChatService({
       sessions: this.sessions,
       store: this.chatStore,
@@ -147,6 +157,11 @@ export class Daemon extends EventEmitter {
       random: systemRandom,
       emit: (e) => this.api.broadcast(e),
       debug,
+      mailbox: new MailboxClient({
+        supernodeSessions: (max) => supernodeSessions(this.net, this.sessions, max),
+        clock: systemClock,
+        random: systemRandom,
+      }),
     })
   }
 
@@ -163,6 +178,7 @@ export class Daemon extends EventEmitter {
       ...this.net.info(),
       roles: this.supernode === null ? [] : ['supernode', 'relay'],
       ...(this.supernode === null ? {} : { relay: this.supernode.status() }),
+      ...(this.mailboxServer === null ? {} : { mailbox: this.mailboxServer.stats() }),
       supernodes_known: this.net.supernodes.ranked().length,
       metrics:
         this.metrics_address === null
@@ -227,6 +243,7 @@ export class Daemon extends EventEmitter {
       await this.supernode?.close().catch(() => {})
       await this.net.close().catch(() => {})
       this.chatStore?.close()
+      this.mailboxServer?.close()
       await removeDaemonInfo(this.opts.home).catch(() => {})
     })()
     return this.stopping

@@ -1,0 +1,35 @@
+import type { NetworkNode } from '../net/index.js'
+import type { Session, SessionManager } from '../session/index.js'
+
+/**
+ * Sessions to up to `max` supernodes, best first, for mailbox deposits and
+ * fetches. Until the directory publishes the supernodes each user lists, both
+ * sides use the supernodes announced on the network (PROTOCOL.md §9.6).
+ */
+export async function supernodeSessions(
+  net: NetworkNode,
+  sessions: SessionManager,
+  max: number,
+): Promise<Session[]> {
+  if (net.supernodes.ranked().length === 0) await net.refreshSupernodes().catch(() => {})
+  const out: Session[] = []
+  for (const sn of net.supernodes.ranked().slice(0, max)) {
+    const open = sessions
+      .list()
+      .find((s) => !s.closed && s.remoteDevicePublicKey.equals(sn.publicKey))
+    if (open !== undefined) {
+      out.push(open)
+      continue
+    }
+    try {
+      const stream = await net.connect({
+        publicKey: sn.publicKey,
+        relayAddresses: [{ host: sn.host, port: sn.port }],
+      })
+      out.push(sessions.current(await sessions.adopt(stream, null)))
+    } catch {
+      // unreachable now: the next supernode is asked
+    }
+  }
+  return out
+}
