@@ -1,11 +1,13 @@
 // `npm run bench -- <name>…` runs the named benchmarks (all when none given).
 // Each prints its numbers beside the peer it must beat, as medians and ratios.
+import { benchChat } from './chat.js'
 import { benchConnect } from './connect.js'
 import { benchRelay } from './relay.js'
 
 const BENCHES: Record<string, () => Promise<void>> = {
   connect: benchConnect,
   relay: benchRelay,
+  chat: benchChat,
 }
 
 const names = process.argv.slice(2)

@@ -6,6 +6,7 @@ import { createKeystore, encodeId, ensureHome, generateIdentity } from '../../id
 import { startTestnet } from '../../net/index.js'
 import { ParleyError } from '../../util/errors.js'
 import type { Output } from '../output.js'
+import { demoChat } from './demo-chat.js'
 import type { PingResult } from './peers.js'
 
 interface Step {
@@ -94,6 +95,7 @@ export async function cmdDemo(flags: { pings?: string }, out: Output): Promise<n
       ok: sees,
       detail: sees ? 'identity verified by device certificate' : "alice missing from bob's peers",
     })
+    await demoChat({ root, bootstrap, ids, daemons, steps, report })
   } catch (err) {
     steps.push({
       name: 'demo step failed',
