@@ -63,5 +63,5 @@ export const HISTORY_LIMIT_MAX = 10_000
 export const OUTBOX_PER_CONTACT_MAX = 10_000
 /** First mailbox check after start (login), once supernodes have been looked up. */
 export const MAILBOX_FIRST_CHECK_MS = 1_000
-/** Mailboxes are checked again this often while running. */
-export const MAILBOX_POLL_MS = 30_000
+/** Mailboxes are checked again this often while running (mail is for when we were away). */
+export const MAILBOX_POLL_MS = 600_000

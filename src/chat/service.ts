@@ -120,9 +120,15 @@ export class ChatService {
    */
   async checkMail(): Promise<{ fetched: number; stored: number }> {
     const mailbox = this.opts.mailbox
-    if (!mailbox || this.closed) return { fetched: 0, stored: 0 }
-    const blobs = await mailbox.fetch()
-    if (this.closed) return { fetched: blobs.length, stored: 0 }
+    // Someone with no contacts and no requests out expects no mail; strangers'
+    // requests then wait for their sender to reach us directly (§9.6).
+    if (!mailbox || this.closed || this.opts.store.contacts().length === 0)
+      return { fetched: 0, stored: 0 }
+    const { blobs, done } = await mailbox.fetch()
+    if (this.closed) {
+      done()
+      return { fetched: blobs.length, stored: 0 }
+    }
     const envelopes: Envelope[] = []
     for (const b of blobs) {
       const opened = openSealed(this.opts.keys.identity, b.blob)
@@ -142,6 +148,7 @@ export class ChatService {
     }
     // Only now, with everything committed: a crash before this fetches them again.
     for (const b of blobs) b.remove()
+    done()
     if (envelopes.length > 0)
       this.opts.emit({ type: 'mailbox.fetched', blobs: blobs.length, stored })
     return { fetched: blobs.length, stored }

@@ -1,5 +1,6 @@
 import type { NetworkNode } from '../net/index.js'
 import type { Session, SessionManager } from '../session/index.js'
+import { GoodbyeCode } from '../wire/index.js'
 
 /**
  * Sessions to up to `max` supernodes, best first, for mailbox deposits and
@@ -10,9 +11,10 @@ export async function supernodeSessions(
   net: NetworkNode,
   sessions: SessionManager,
   max: number,
-): Promise<Session[]> {
+): Promise<{ sessions: Session[]; done(): void }> {
   if (net.supernodes.ranked().length === 0) await net.refreshSupernodes().catch(() => {})
   const out: Session[] = []
+  const opened: Session[] = []
   for (const sn of net.supernodes.ranked().slice(0, max)) {
     const open = sessions
       .list()
@@ -26,10 +28,16 @@ export async function supernodeSessions(
         publicKey: sn.publicKey,
         relayAddresses: [{ host: sn.host, port: sn.port }],
       })
-      out.push(sessions.current(await sessions.adopt(stream, null)))
+      const s = sessions.current(await sessions.adopt(stream, null))
+      out.push(s)
+      opened.push(s)
     } catch {
       // unreachable now: the next supernode is asked
     }
   }
-  return out
+  // Sessions opened only for the mailbox are not kept: idle sessions cost keep-alives.
+  const done = () => {
+    for (const s of opened) s.close(GoodbyeCode.Normal, 'mailbox done')
+  }
+  return { sessions: out, done }
 }

@@ -20,8 +20,11 @@ import {
 import { decodeMailboxFrame, encodeMailboxFrame, type MailboxFrame } from './frames.js'
 
 export interface MailboxClientOptions {
-  /** Sessions to up to `max` supernodes, best first; unreachable ones are left out. */
-  supernodeSessions(max: number): Promise<Session[]>
+  /**
+   * Sessions to up to `max` supernodes, best first (unreachable ones left
+   * out), and `done()` to close those opened only for this.
+   */
+  supernodeSessions(max: number): Promise<{ sessions: Session[]; done(): void }>
   clock: Clock
   random: Random
 }
@@ -49,33 +52,40 @@ export class MailboxClient {
 
   /** Puts every blob in up to MAILBOX_COPIES mailboxes; returns how many stored them all. */
   async deposit(recipient: Buffer, blobs: Buffer[]): Promise<number> {
-    const sessions = await this.opts.supernodeSessions(MAILBOX_FETCH_FROM_MAX)
+    const { sessions, done } = await this.opts.supernodeSessions(MAILBOX_FETCH_FROM_MAX)
     let stored = 0
-    for (const s of sessions) {
-      if (stored >= MAILBOX_COPIES) break
-      const ok = await this.run<boolean>(s, (ch, done) => {
-        const waiting = new Set<string>()
-        let failed = false
-        ch.listener = (f) => {
-          if (f.type !== 'stored') return
-          if (f.status !== STORED_OK) failed = true
-          waiting.delete(f.blobId.toString('hex'))
-          if (waiting.size === 0) done(!failed)
-        }
-        for (const blob of blobs) {
-          const blobId = Buffer.from(this.opts.random.bytes(BLOB_ID_BYTES))
-          waiting.add(blobId.toString('hex'))
-          ch.send({ type: 'put', recipient, blobId, blob })
-        }
-      }).catch(() => false)
-      if (ok) stored++
+    try {
+      for (const s of sessions) {
+        if (stored >= MAILBOX_COPIES) break
+        const ok = await this.run<boolean>(s, (ch, done) => {
+          const waiting = new Set<string>()
+          let failed = false
+          ch.listener = (f) => {
+            if (f.type !== 'stored') return
+            if (f.status !== STORED_OK) failed = true
+            waiting.delete(f.blobId.toString('hex'))
+            if (waiting.size === 0) done(!failed)
+          }
+          for (const blob of blobs) {
+            const blobId = Buffer.from(this.opts.random.bytes(BLOB_ID_BYTES))
+            waiting.add(blobId.toString('hex'))
+            ch.send({ type: 'put', recipient, blobId, blob })
+          }
+        }).catch(() => false)
+        if (ok) stored++
+      }
+    } finally {
+      done()
     }
     return stored
   }
 
-  /** Everything waiting for us in up to MAILBOX_FETCH_FROM_MAX mailboxes. */
-  async fetch(): Promise<FetchedBlob[]> {
-    const sessions = await this.opts.supernodeSessions(MAILBOX_FETCH_FROM_MAX)
+  /**
+   * Everything waiting for us in up to MAILBOX_FETCH_FROM_MAX mailboxes; call
+   * `done()` after removing what was applied (it closes sessions opened for this).
+   */
+  async fetch(): Promise<{ blobs: FetchedBlob[]; done(): void }> {
+    const { sessions, done } = await this.opts.supernodeSessions(MAILBOX_FETCH_FROM_MAX)
     const out: FetchedBlob[] = []
     for (const s of sessions) {
       const got = await this.run<FetchedBlob[]>(s, (ch, done) => {
@@ -92,7 +102,7 @@ export class MailboxClient {
       }).catch(() => [] as FetchedBlob[])
       out.push(...got)
     }
-    return out
+    return { blobs: out, done }
   }
 
   /** Runs one exchange on the session's mailbox channel, one at a time, with a deadline. */

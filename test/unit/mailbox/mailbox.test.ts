@@ -113,8 +113,10 @@ test('a hostile mailbox cannot make the recipient accept a forged or altered mes
   const blobs = [flipped, forged, genuine, misdirected, genuine, skipped, Buffer.alloc(10)]
   const removed: number[] = []
   const mailbox = {
-    fetch: async (): Promise<FetchedBlob[]> =>
-      blobs.map((blob, i) => ({ blob, remove: () => removed.push(i) })),
+    fetch: async () => ({
+      blobs: blobs.map((blob, i): FetchedBlob => ({ blob, remove: () => removed.push(i) })),
+      done: () => {},
+    }),
     deposit: async () => 0,
   } as unknown as MailboxClient
   const manager = Object.assign(new EventEmitter(), {
