@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { ApiEvent } from '../../src/api/index.js'
-import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
+import { CLI_PATH, type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
 import {
   initUsers,
   runCli,
@@ -36,9 +37,9 @@ describe('contacts and chat between real daemons', () => {
   }
 
   /** Waits for an event (events arrive asynchronously; no timing is asserted). */
-  async function waitFor(name: string, pred: (e: ApiEvent) => boolean, what: string) {
+  async function waitFor(name: string, pred: (e: ApiEvent) => boolean, what: string, from = 0) {
     for (let i = 0; i < 600; i++) {
-      const e = events[name]!.find(pred)
+      const e = events[name]!.slice(from).find(pred)
       if (e !== undefined) return e
       await new Promise((r) => setTimeout(r, 50))
     }
@@ -150,16 +151,55 @@ describe('contacts and chat between real daemons', () => {
   })
 
   test('presence: away and busy are seen; invisible looks offline but still receives', async () => {
+    const from = events.alice!.length
     await ok('bob', 'presence', 'away')
-    await waitFor('alice', (e) => e.type === 'presence' && e.status === 'away', 'bob away')
+    await waitFor('alice', (e) => e.type === 'presence' && e.status === 'away', 'bob away', from)
+    await ok('bob', 'presence', 'busy')
+    await waitFor('alice', (e) => e.type === 'presence' && e.status === 'busy', 'bob busy', from)
     await ok('bob', 'presence', 'invisible')
-    await waitFor('alice', (e) => e.type === 'presence' && e.status === 'offline', 'bob offline')
+    const off = (e: ApiEvent) => e.type === 'presence' && e.status === 'offline'
+    await waitFor('alice', off, 'bob offline', from)
     const seen = await ok('alice', 'presence')
     assert.equal(seen.contacts[0].presence, 'offline')
     const m = await ok('alice', 'send', 'bob', 'are you there?')
     await waitFor('bob', (e) => e.type === 'chat.message' && e.message_id === m.message_id, 'msg')
+    const back = events.alice!.length
     await ok('bob', 'presence', 'online')
-    await waitFor('alice', (e) => e.type === 'presence' && e.status === 'online', 'bob online')
+    await waitFor('alice', (e) => e.type === 'presence' && e.status === 'online', 'online', back)
+  })
+
+  test('parley chat: lines typed are sent, incoming shown, away after idle', async () => {
+    const child = spawn(process.execPath, [CLI_PATH, 'chat', 'alice', '--home', home('bob')], {
+      env: { ...process.env, PARLEY_AWAY_AFTER_MS: '300' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let shown = ''
+    child.stderr.on('data', (b: Buffer) => {
+      shown += b.toString()
+    })
+    const exited = new Promise((r) => child.once('exit', r))
+    const from = events.alice!.length
+    try {
+      await waitFor(
+        'alice',
+        (e) => e.type === 'presence' && e.status === 'away',
+        'bob idle → away',
+        from,
+      )
+      child.stdin.write('typed in parley chat\n')
+      await waitFor(
+        'alice',
+        (e) => e.type === 'chat.message' && e.text === 'typed in parley chat',
+        'the typed line',
+      )
+      await ok('alice', 'send', 'bob', 'shown in the chat window')
+      for (let i = 0; i < 200 && !shown.includes('shown in the chat window'); i++)
+        await new Promise((r) => setTimeout(r, 50))
+      assert.match(shown, /them +shown in the chat window/)
+    } finally {
+      child.stdin.end()
+      await exited
+    }
   })
 
   test('a message over the size limit is refused with the limit stated', async () => {

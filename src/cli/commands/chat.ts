@@ -25,6 +25,9 @@ interface MessageJson {
   read: boolean
 }
 
+/** `parley chat` sets you away after this long without a line typed (if you were online). */
+const AWAY_AFTER_MS = Number(process.env.PARLEY_AWAY_AFTER_MS ?? 300_000)
+
 const CONTACTS_USAGE =
   'usage: parley contacts add ID [--note TEXT] | list | accept ID | decline ID | remove ID | block ID'
 
@@ -150,8 +153,27 @@ export async function cmdChat(home: string, args: string[], out: Output) {
     else if (e.type === 'chat.edited' || e.type === 'chat.deleted')
       out.info(formatMessage({ ...(e as unknown as MessageJson), delivered: true, read: true }))
   })
+  // Away after idle: this client can tell (no typing here for AWAY_AFTER_MS); the daemon cannot.
+  const me = await client.request<{ status: string }>('GET', '/v1/presence')
+  let idleTimer: NodeJS.Timeout | null = null
+  let wentAway = false
+  const active = () => {
+    if (idleTimer !== null) clearTimeout(idleTimer)
+    if (wentAway) {
+      wentAway = false
+      void client.request('POST', '/v1/presence', { status: 'online' }).catch(() => {})
+    }
+    if (me.status !== 'online') return
+    idleTimer = setTimeout(() => {
+      wentAway = true
+      void client.request('POST', '/v1/presence', { status: 'away' }).catch(() => {})
+    }, AWAY_AFTER_MS)
+    idleTimer.unref()
+  }
+  active()
   const rl = createInterface({ input: process.stdin })
   for await (const line of rl) {
+    active()
     if (line.trim() === '') continue
     try {
       await client.request('POST', '/v1/chat/send', { contact: id, text: line })
@@ -159,5 +181,7 @@ export async function cmdChat(home: string, args: string[], out: Output) {
       out.info(`parley: ${(err as Error).message}`)
     }
   }
+  if (idleTimer !== null) clearTimeout(idleTimer)
+  if (wentAway) await client.request('POST', '/v1/presence', { status: 'online' }).catch(() => {})
   events.close()
 }
