@@ -1,6 +1,7 @@
 // `npm run bench -- <name>…` runs the named benchmarks (all when none given).
 // Each prints its numbers beside the peer it must beat, as medians and ratios.
 import { benchCall } from './call.js'
+import { benchChat } from './chat.js'
 import { benchConnect } from './connect.js'
 import { benchReachability } from './reachability.js'
 import { benchRelay } from './relay.js'
@@ -10,6 +11,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   relay: benchRelay,
   reachability: benchReachability,
   call: benchCall,
+  chat: benchChat,
 }
 
 const names = process.argv.slice(2)

@@ -4,6 +4,7 @@ import { CONFIG_FLAG_OPTIONS } from '../config/index.js'
 import { resolveHome } from '../daemon/home.js'
 import { ParleyError } from '../util/errors.js'
 import { type CallFlags, cmdAnswer, cmdCall, cmdHangup } from './commands/call.js'
+import { cmdChat, cmdContacts, cmdHistory, cmdPresence, cmdSend } from './commands/chat.js'
 import { cmdDaemon, type DaemonFlags } from './commands/daemon.js'
 import { cmdDemo } from './commands/demo.js'
 import { cmdId, cmdInit } from './commands/identity.js'
@@ -36,6 +37,12 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
                                         answer the ringing call (--auto: wait for the
                                         next one and exit when it ends)
   hangup                                end the current call
+  contacts add ID [--note T] | list | accept ID | decline ID | remove ID | block ID
+                                        the buddy list with authorization
+  send CONTACT TEXT                     send a message (stored, delivered when reachable)
+  history CONTACT [--limit N]           the conversation with receipts
+  chat CONTACT                          interactive chat with presence and receipts
+  presence [online|away|busy|invisible] show or set presence
 
 --home DIR defaults to $PARLEY_HOME, else $XDG_DATA_HOME/parley.
 The passphrase comes from $PARLEY_PASSPHRASE or a prompt.
@@ -69,6 +76,11 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
   call: { play: { type: 'string' }, record: { type: 'string' } },
   answer: { auto: { type: 'boolean' }, play: { type: 'string' }, record: { type: 'string' } },
   hangup: {},
+  contacts: { note: { type: 'string' } },
+  send: { 'message-id': { type: 'string' } },
+  history: { limit: { type: 'string' } },
+  chat: {},
+  presence: {},
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -132,6 +144,21 @@ async function main(argv: string[]): Promise<number> {
         break
       case 'hangup':
         await cmdHangup(home, out)
+        break
+      case 'contacts':
+        await cmdContacts(home, positionals, values as { note?: string }, out)
+        break
+      case 'send':
+        await cmdSend(home, positionals, values as Record<string, string>, out)
+        break
+      case 'history':
+        await cmdHistory(home, positionals, values as Record<string, string>, out)
+        break
+      case 'chat':
+        await cmdChat(home, positionals, out)
+        break
+      case 'presence':
+        await cmdPresence(home, positionals, out)
         break
     }
     return 0

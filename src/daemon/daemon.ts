@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { ApiServer, createToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
 import { CallManager } from '../call/index.js'
+import { CHAT_DB_FILE, ChatService, ChatStore } from '../chat/index.js'
 import { encodeId, type IdentityKeys, safetyFingerprint } from '../identity/index.js'
+import { MAILBOX_DB_FILE, MailboxClient, MailboxServer } from '../mailbox/index.js'
 import { GatewayNetwork, type HostPort, NetworkNode, type ProxySpec } from '../net/index.js'
 import { type CloseInfo, type Session, SessionManager } from '../session/index.js'
 import { GatewayServer, MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
@@ -11,6 +13,7 @@ import { systemRandom } from '../util/random.js'
 import { HELLO_FLAG_GATEWAY, HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
 import { watchCalls } from './call-routes.js'
 import { HOST_CACHE_FILE } from './home.js'
+import { supernodeSessions } from './mailbox-glue.js'
 import { buildRoutes } from './routes.js'
 
 const debugEnabled = process.env.PARLEY_DEBUG !== undefined && process.env.PARLEY_DEBUG !== ''
@@ -62,6 +65,9 @@ export class Daemon extends EventEmitter {
   supernode: Supernode | null = null
   gateway: GatewayServer | null = null
   gateway_address: { host: string; port: number } | null = null
+  chat: ChatService | null = null
+  private chatStore: ChatStore | null = null
+  mailboxServer: MailboxServer | null = null
   private metricsServer: MetricsServer | null = null
   private stopping: Promise<void> | null = null
 
@@ -138,6 +144,7 @@ export class Daemon extends EventEmitter {
     })
     const token = await createToken(opts.home)
     daemon = new Daemon(opts, net, null, token)
+    daemon.startChat()
     if (opts.supernode != null) {
       daemon.supernode = new Supernode({
         dht: net.dht,
@@ -181,6 +188,7 @@ export class Daemon extends EventEmitter {
       },
     })
     daemon = new Daemon(opts, null, gatewayNet, await createToken(opts.home))
+    daemon.startChat()
     try {
       await gatewayNet.start()
       await daemon.listenLocal()
@@ -208,6 +216,31 @@ export class Daemon extends EventEmitter {
     })
   }
 
+  private startChat(): void {
+    this.chatStore = new ChatStore(join(this.opts.home, CHAT_DB_FILE))
+    // A supernode also keeps offline mailboxes for others (src/mailbox).
+    if (this.opts.supernode != null)
+      this.mailboxServer = new MailboxServer({
+        sessions: this.sessions,
+        path: join(this.opts.home, MAILBOX_DB_FILE),
+        clock: systemClock,
+      })
+    this.chat = new ChatService({
+      sessions: this.sessions,
+      store: this.chatStore,
+      keys: this.opts.keys,
+      clock: systemClock,
+      random: systemRandom,
+      emit: (e) => this.api.broadcast(e),
+      debug,
+      mailbox: new MailboxClient({
+        supernodeSessions: (max) => supernodeSessions(this.net, this.sessions, max),
+        clock: systemClock,
+        random: systemRandom,
+      }),
+    })
+  }
+
   get id(): string {
     return encodeId(this.opts.keys.identity.publicKey)
   }
@@ -224,6 +257,7 @@ export class Daemon extends EventEmitter {
       ],
       ...(this.supernode === null ? {} : { relay: this.supernode.status() }),
       ...(this.gateway === null ? {} : { gateway: this.gateway.status() }),
+      ...(this.mailboxServer === null ? {} : { mailbox: this.mailboxServer.stats() }),
       metrics:
         this.metrics_address === null
           ? null
@@ -234,7 +268,11 @@ export class Daemon extends EventEmitter {
       peers: this.sessions.list().map(describeSession),
       uptime_ms: Date.now() - this.started_at_ms,
       rss_bytes: process.memoryUsage().rss,
-      counters: { sessions: this.sessions.counters.toJSON(), api: this.api.stats },
+      counters: {
+        sessions: this.sessions.counters.toJSON(),
+        api: this.api.stats,
+        chat: this.chat?.counters.toJSON() ?? {},
+      },
     }
   }
 
@@ -304,6 +342,7 @@ export class Daemon extends EventEmitter {
     if (this.stopping !== null) return this.stopping
     this.stopping = (async () => {
       this.calls.close()
+      this.chat?.close()
       await this.sessions.close()
       await this.api.close().catch(() => {})
       await this.metricsServer?.close().catch(() => {})
@@ -311,6 +350,8 @@ export class Daemon extends EventEmitter {
       await this.supernode?.close().catch(() => {})
       await this.net?.close().catch(() => {})
       await this.gatewayNet?.close().catch(() => {})
+      this.chatStore?.close()
+      this.mailboxServer?.close()
       await removeDaemonInfo(this.opts.home).catch(() => {})
     })()
     return this.stopping

@@ -3,6 +3,7 @@ import { decodeId } from '../identity/index.js'
 import type { Session } from '../session/index.js'
 import { percentile } from '../util/stats.js'
 import { buildCallRoutes } from './call-routes.js'
+import { buildChatRoutes } from './chat-routes.js'
 import type { Daemon } from './daemon.js'
 
 export const PING_COUNT_MAX = 1000
@@ -61,6 +62,7 @@ export function buildRoutes(daemon: Daemon): Route[] {
       },
     },
     ...buildCallRoutes(daemon),
+    ...buildChatRoutes(() => daemon.chat!),
   ]
 }
 

@@ -7,6 +7,7 @@ import { startTestnet } from '../../net/index.js'
 import { ParleyError } from '../../util/errors.js'
 import type { Output } from '../output.js'
 import { demoCall } from './demo-call.js'
+import { demoChat } from './demo-chat.js'
 import type { PingResult } from './peers.js'
 
 interface Step {
@@ -98,6 +99,7 @@ export async function cmdDemo(flags: { pings?: string }, out: Output): Promise<n
     const call = await demoCall(alice, daemons[1]!, ids.bob!, root)
     steps.push({ name: 'alice calls bob playing speech; bob records it', ...call })
     Object.assign(report, call.report)
+    await demoChat({ root, bootstrap, ids, daemons, steps, report })
   } catch (err) {
     steps.push({
       name: 'demo step failed',
