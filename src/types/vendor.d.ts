@@ -111,6 +111,7 @@ declare module 'protomux' {
       onopen?: (handshake: any) => void | Promise<void>
       onclose?: () => void
       ondestroy?: () => void
+      ondrain?: () => void
     }): Channel | null
     pair(opts: { protocol: string; id?: Uint8Array | null }, notify: (id: Uint8Array) => void): void
     unpair(opts: { protocol: string; id?: Uint8Array | null }): void
