@@ -8,6 +8,7 @@ import { cmdDemo } from './commands/demo.js'
 import { cmdId, cmdInit } from './commands/identity.js'
 import { cmdPing, cmdStatus } from './commands/peers.js'
 import { cmdTestnet } from './commands/testnet.js'
+import { cmdSendFile, cmdTransfers } from './commands/transfer.js'
 import { makeOutput, reportError } from './output.js'
 
 const USAGE = `usage: parley <command> [--home DIR] [--json]
@@ -25,6 +26,10 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
   status                                online?, reachability, peers, roles
   ping ID [--count N]                   connect to a peer; print path, connect_ms, rtt_ms
   demo [--pings N]                      two users on an embedded network; prints a report
+  send-file CONTACT PATH [--detach]     offer a file; shows progress until it is delivered
+  transfers [--json]                    list file transfers (IDs, state, progress)
+  transfers accept ID [--to DIR] [--detach] | decline ID | cancel ID
+                                        answer an offer, or stop a transfer (either side)
 
 --home DIR defaults to $PARLEY_HOME, else $XDG_DATA_HOME/parley.
 The passphrase comes from $PARLEY_PASSPHRASE or a prompt.
@@ -51,6 +56,8 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
   status: {},
   ping: { count: { type: 'string' } },
   demo: { pings: { type: 'string' } },
+  'send-file': { detach: { type: 'boolean' } },
+  transfers: { to: { type: 'string' }, detach: { type: 'boolean' } },
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -106,6 +113,12 @@ async function main(argv: string[]): Promise<number> {
         break
       case 'demo':
         return await cmdDemo(values as Record<string, string>, out)
+      case 'send-file':
+        await cmdSendFile(home, positionals, values, out)
+        break
+      case 'transfers':
+        await cmdTransfers(home, positionals, values as { to?: string; detach?: boolean }, out)
+        break
     }
     return 0
   } catch (err) {

@@ -45,6 +45,7 @@ export const ENV_NOT_CONFIG = [
   'PARLEY_SIM_SEEDS',
   'PARLEY_TEST_SEED',
   'PARLEY_TEST_FORCE_RELAY',
+  'PARLEY_TEST_CORRUPT_CHUNKS',
 ] as const
 /** An unknown variable this close (edits) to a known one is treated as a typo. */
 export const TYPO_DISTANCE_MAX = 2

@@ -5,6 +5,7 @@ import { encodeId, type IdentityKeys, safetyFingerprint } from '../identity/inde
 import { type HostPort, NetworkNode } from '../net/index.js'
 import { type Session, SessionManager } from '../session/index.js'
 import { MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
+import { TransferEngine } from '../transfer/index.js'
 import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
 import { HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
@@ -32,6 +33,8 @@ export interface DaemonOptions {
   metrics?: { host: string; port: number } | null
   /** The resolved settings as shown to people (proxy credentials redacted) and where each came from. */
   config?: { described: unknown; sources: Record<string, string>; locked: string[] }
+  /** File transfer settings (`filetransfer`, `auto_accept_from`); defaults: on, nobody. */
+  transfer?: { enabled: boolean; auto_accept_from: string[] }
 }
 
 /** A running node: network, sessions and the local API, wired together. */
@@ -40,6 +43,7 @@ export class Daemon extends EventEmitter {
   readonly net: NetworkNode
   readonly sessions: SessionManager
   readonly api: ApiServer
+  readonly transfers: TransferEngine
   readonly started_at_ms = Date.now()
   api_address: { host: string; port: number } | null = null
   metrics_address: { host: string; port: number } | null = null
@@ -65,9 +69,16 @@ export class Daemon extends EventEmitter {
       token,
       routes: buildRoutes(this),
     })
+    this.transfers = createTransferEngine(opts, this.sessions)
+    this.transfers.on('event', (e) => this.api.broadcast(e))
     net.on('warning', (err) => debug('network warning:', err))
     net.on('debug', (msg) => debug(msg))
     this.sessions.on('session', (s: Session) => {
+      this.transfers.attach({
+        identity: s.remoteIdentityPublicKey!,
+        mux: s.mux,
+        path: () => s.path,
+      })
       this.api.broadcast({ type: 'session.opened', ...describeSession(s) })
     })
     this.sessions.on('session-closed', (s: Session) => {
@@ -110,6 +121,7 @@ export class Daemon extends EventEmitter {
     }
     try {
       await net.start()
+      for (const w of await daemon.transfers.start()) debug(w)
       await net.announce(opts.keys.identity.publicKey)
       if (daemon.supernode !== null) await net.announceSupernode()
       if (opts.metrics != null) {
@@ -156,7 +168,11 @@ export class Daemon extends EventEmitter {
       peers: this.sessions.list().map(describeSession),
       uptime_ms: Date.now() - this.started_at_ms,
       rss_bytes: process.memoryUsage().rss,
-      counters: { sessions: this.sessions.counters.toJSON(), api: this.api.stats },
+      counters: {
+        sessions: this.sessions.counters.toJSON(),
+        api: this.api.stats,
+        transfers: this.transfers.counters.toJSON(),
+      },
     }
   }
 
@@ -198,6 +214,7 @@ export class Daemon extends EventEmitter {
   stop(): Promise<void> {
     if (this.stopping !== null) return this.stopping
     this.stopping = (async () => {
+      await this.transfers.close().catch(() => {})
       this.sessions.close()
       await this.api.close().catch(() => {})
       await this.metricsServer?.close().catch(() => {})
@@ -207,6 +224,30 @@ export class Daemon extends EventEmitter {
     })()
     return this.stopping
   }
+}
+
+function createTransferEngine(opts: DaemonOptions, sessions: SessionManager): TransferEngine {
+  // Test double on the path (test-only): the sender flips a byte in its first N chunks.
+  let corrupt = Number(process.env.PARLEY_TEST_CORRUPT_CHUNKS ?? 0)
+  return new TransferEngine({
+    home: opts.home,
+    clock: systemClock,
+    random: systemRandom,
+    enabled: opts.transfer?.enabled ?? true,
+    auto_accept_from: opts.transfer?.auto_accept_from ?? [],
+    download_dir: join(opts.home, 'downloads'),
+    connect: (identity) => sessions.connect(identity),
+    maintain: (identity) => sessions.maintain(identity),
+    release: (identity) => sessions.release(identity),
+    tamper:
+      corrupt > 0
+        ? (_index, data) => {
+            if (corrupt <= 0) return
+            corrupt--
+            data[0] = data[0]! ^ 0xff
+          }
+        : undefined,
+  })
 }
 
 export function describeSession(s: Session) {

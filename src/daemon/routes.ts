@@ -3,6 +3,7 @@ import { decodeId } from '../identity/index.js'
 import type { Session } from '../session/index.js'
 import { percentile } from '../util/stats.js'
 import type { Daemon } from './daemon.js'
+import { transferRoutes } from './transfer-routes.js'
 
 export const PING_COUNT_MAX = 1000
 
@@ -59,6 +60,7 @@ export function buildRoutes(daemon: Daemon): Route[] {
         return { stopping: true }
       },
     },
+    ...transferRoutes(daemon),
   ]
 }
 

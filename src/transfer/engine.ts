@@ -166,13 +166,25 @@ export class TransferEngine extends EventEmitter {
       }
     }
     for (const peer of new Set(records.map((r) => r.peer))) this.refreshMaintained(peer)
+    // Sessions that opened while the records were loading.
+    for (const [peer, pc] of this.peers) if (pc.open) this.onPeerOpen(peer)
     return warnings
   }
 
   // ---- channels ----
 
-  /** Opens the transfer channel on a new session. */
+  /**
+   * Opens the transfer channel on a new session. The peer may open its side
+   * before or after we do: protomux rejects an open nobody waits for, so a
+   * pair handler also answers a later open from the peer.
+   */
   attach(link: PeerLink): void {
+    if (this.closed) return
+    link.mux.pair({ protocol: TRANSFER_PROTOCOL }, () => this.openChannel(link))
+    this.openChannel(link)
+  }
+
+  private openChannel(link: PeerLink): void {
     if (this.closed) return
     const peer = encodeId(link.identity)
     const pc = { link, open: false } as PeerChannel
