@@ -2,10 +2,12 @@
 // Each prints its numbers beside the peer it must beat, as medians and ratios.
 import { benchConnect } from './connect.js'
 import { benchRelay } from './relay.js'
+import { benchTransfer } from './transfer.js'
 
 const BENCHES: Record<string, () => Promise<void>> = {
   connect: benchConnect,
   relay: benchRelay,
+  transfer: benchTransfer,
 }
 
 const names = process.argv.slice(2)

@@ -64,7 +64,7 @@ export enum RefusalCode {
 /** Chunk size for files up to CHUNKS_MAX × this; larger files double it up to CHUNK_BYTES_MAX. */
 export const CHUNK_BYTES_DEFAULT = 256 * 1024
 /** Bytes of chunks the receiver keeps requested but not yet written (bounds its memory). */
-export const IN_FLIGHT_BYTES_MAX = 8 * 1024 * 1024
+export const IN_FLIGHT_BYTES_MAX = 16 * 1024 * 1024
 /** The sender queues at most this many requested chunks per transfer; more are dropped and counted. */
 export const SEND_QUEUE_CHUNKS_MAX = 2 * REQUEST_CHUNKS_MAX
 /** A chunk that fails its hash is fetched again at most this many times, then the transfer fails. */

@@ -150,6 +150,74 @@ describe('file transfer between daemons', () => {
   })
 })
 
+// A supernode relays; both clients may only connect through it (test-only
+// PARLEY_TEST_FORCE_RELAY). The receiver paces a relayed transfer under the
+// relay's per-session cap, so the relay never cuts it.
+describe('file transfer over a relayed path', () => {
+  let root: Awaited<ReturnType<typeof tempDir>>
+  let testnet: TestnetProcess
+  const daemons: DaemonProcess[] = []
+  const ids: Record<string, string> = {}
+
+  before(async () => {
+    root = await tempDir('transfer-relay')
+    testnet = await startTestnetProcess(['--nodes', '3'])
+    Object.assign(ids, await initUsers(root.path, ['s1', 'erin', 'frank']))
+    const common = ['--bootstrap', testnet.bootstrap, '--port', '0']
+    daemons.push(
+      await spawnDaemon({ home: join(root.path, 's1'), args: [...common, '--supernode'] }),
+    )
+    const env = { PARLEY_TEST_FORCE_RELAY: '1' }
+    for (const name of ['erin', 'frank']) {
+      daemons.push(await spawnDaemon({ home: join(root.path, name), args: common, env }))
+    }
+  })
+
+  after(async () => {
+    await Promise.all(daemons.map((d) => d.stop('SIGKILL')))
+    await testnet?.stop()
+    await root?.cleanup()
+  })
+
+  test('a file crosses a relay intact and the relay does not cut it', async () => {
+    const source = join(root.path, 'voice memo.ogg')
+    const data = randomBytes(600 * 1024)
+    await writeFile(source, data)
+    const frankHome = join(root.path, 'frank')
+    const sent = await runCli([
+      'send-file',
+      ids.frank!,
+      source,
+      '--detach',
+      '--json',
+      '--home',
+      join(root.path, 'erin'),
+    ])
+    assert.equal(sent.code, 0, sent.stderr)
+    const id = (JSON.parse(sent.stdout) as TransferView).id
+    let offered = false
+    while (!offered) {
+      const r = await runCli(['transfers', '--json', '--home', frankHome])
+      offered = (JSON.parse(r.stdout).transfers as TransferView[]).some((t) => t.id === id)
+      if (!offered) await new Promise((res) => setTimeout(res, 100))
+    }
+    const r = await runCli(
+      ['transfers', 'accept', id, '--to', root.path, '--json', '--home', frankHome],
+      {
+        timeout_ms: 60_000,
+      },
+    )
+    assert.equal(r.code, 0, r.stderr)
+    const done = JSON.parse(r.stdout) as TransferView
+    assert.deepEqual(await readFile(done.path!), data)
+    const status = JSON.parse((await runCli(['status', '--json', '--home', frankHome])).stdout)
+    assert.deepEqual(
+      status.peers.map((p: { path: string }) => p.path),
+      ['relayed'],
+    )
+  })
+})
+
 const TERMINAL = new Set(['completed', 'declined', 'cancelled', 'failed'])
 
 /** 1 MiB of random bytes repeated, each MiB stamped with its index so no two chunks are alike. */
