@@ -74,7 +74,7 @@ export async function benchTransfer(): Promise<void> {
             process.execPath,
             [
               ...(process.env.BENCH_PROF
-                ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF + '/s']
+                ? ['--cpu-prof', '--cpu-prof-dir', `${process.env.BENCH_PROF}/s`]
                 : []),
               PEER,
               'sender',

@@ -10,7 +10,7 @@
 import { createReadStream } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { connect as tlsConnect, createServer as tlsServer } from 'node:tls'
-import DHT, { type NoiseSocket } from 'hyperdht'
+import DHT from 'hyperdht'
 import { encodeId, generateIdentity } from '../../src/identity/index.js'
 import { parseHostPortList } from '../../src/net/index.js'
 import { TransferEngine } from '../../src/transfer/index.js'
@@ -49,7 +49,7 @@ async function receiver(dir: string, certPath: string, keyPath: string) {
   const rawNode = new DHT({ bootstrap, port: 0, host: '127.0.0.1', firewalled: false })
   await rawNode.fullyBootstrapped()
   const keyPair = DHT.keyPair()
-  const sink = (kind: string) => (socket: { on: Function; write: Function }) => {
+  const sink = (kind: string) => (socket: import('node:stream').Duplex) => {
     let expected = -1
     let got = 0
     let t0 = 0
@@ -68,7 +68,7 @@ async function receiver(dir: string, certPath: string, keyPath: string) {
     })
     socket.on('error', () => {})
   }
-  const raw = rawNode.createServer({}, sink('raw') as (s: NoiseSocket) => void)
+  const raw = rawNode.createServer({}, sink('raw'))
   await raw.listen(keyPair)
   const tls = tlsServer(
     { cert: await readFile(certPath), key: await readFile(keyPath), minVersion: 'TLSv1.3' },
