@@ -33,7 +33,7 @@ import {
 } from './constants.js'
 import { hashFile } from './hash.js'
 import { Incoming } from './incoming.js'
-import { nameProblem } from './names.js'
+import { nameProblem, numberedName } from './names.js'
 import { Outgoing } from './outgoing.js'
 import { TERMINAL_STATES, type TransferRecord, TransferStore } from './store.js'
 import { decodeTransfer, encodeTransfer, type Offer, type TransferMessage } from './wire.js'
@@ -156,6 +156,13 @@ export class TransferEngine extends EventEmitter {
           record.direction === 'in' &&
           (record.state === 'receiving' || record.state === 'moving')
         ) {
+          const placed = record.state === 'moving' ? await findPlaced(record) : null
+          if (placed !== null) {
+            // The crash came after the move and before the record said so.
+            record.final_path = placed
+            this.finish(entry, 'completed', null)
+            continue
+          }
           record.state = 'receiving'
           entry.incoming = this.makeIncoming(entry)
           await entry.incoming.open()
@@ -762,6 +769,24 @@ function refusalError(kind: 'decline' | 'cancel', code: number, message: string)
     return { code: kind === 'decline' ? 'TRANSFER_DECLINED' : 'TRANSFER_CANCELLED', message }
   }
   return { code: 'TRANSFER_FAILED', message }
+}
+
+/**
+ * After a crash in the move (§8.6): the partial file is gone; the file is
+ * under the first free `name (n)` it could take, recognised by its hash.
+ */
+async function findPlaced(r: TransferRecord): Promise<string | null> {
+  if (r.part_path === undefined || r.dir === undefined) return null
+  if ((await stat(r.part_path).catch(() => null)) !== null) return null
+  for (let n = 0; n < 1000; n++) {
+    const path = join(r.dir, numberedName(r.name, n))
+    const info = await stat(path).catch(() => null)
+    if (info === null) return null
+    if (info.size !== r.size) continue
+    const { file_hash } = await hashFile(path, r.size, r.chunk_bytes)
+    if (file_hash.toString('hex') === r.file_hash) return path
+  }
+  return null
 }
 
 /** The destination must be a writable folder with room for the file and a reserve. */
