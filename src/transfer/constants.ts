@@ -67,6 +67,10 @@ export const CHUNK_BYTES_DEFAULT = 256 * 1024
 export const IN_FLIGHT_BYTES_MAX = 16 * 1024 * 1024
 /** The sender queues at most this many requested chunks per transfer; more are dropped and counted. */
 export const SEND_QUEUE_CHUNKS_MAX = 2 * REQUEST_CHUNKS_MAX
+/** The sender reads this many queued chunks ahead of the stream. */
+export const READ_AHEAD_CHUNKS = 4
+/** The sender writes this many chunks past the stream's drain signal before it waits. */
+export const WRITE_AHEAD_CHUNKS = 8
 /** A chunk that fails its hash is fetched again at most this many times, then the transfer fails. */
 export const CHUNK_RETRIES_MAX = 3
 /** The receiver makes its progress durable (fdatasync, then the chunk record) this often. */

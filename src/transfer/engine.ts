@@ -100,6 +100,8 @@ interface Entry {
   samples: { t_ms: number; bytes: number }[]
   lastEvent_ms: number
   eventTimer: TimerHandle | null
+  /** finish() ran: the end was recorded and announced once. */
+  finished: boolean
 }
 
 interface PeerChannel {
@@ -212,7 +214,7 @@ export class TransferEngine extends EventEmitter {
         }
       },
       ondrain: () => {
-        for (const e of this.entriesOf(peer)) void e.outgoing?.pump()
+        for (const e of this.entriesOf(peer)) e.outgoing?.onDrain()
       },
     })
     if (channel === null) return
@@ -607,6 +609,7 @@ export class TransferEngine extends EventEmitter {
       samples: [],
       lastEvent_ms: 0,
       eventTimer: null,
+      finished: TERMINAL_STATES.has(record.state),
     }
     this.entries.set(record.id, entry)
     this.prune()
@@ -630,7 +633,8 @@ export class TransferEngine extends EventEmitter {
   }
 
   private finish(e: Entry, state: TransferRecord['state'], error: TransferRecord['error']): void {
-    if (TERMINAL_STATES.has(e.record.state) && e.record.finished_at_ms !== null) return
+    if (e.finished) return
+    e.finished = true
     e.record.state = state
     e.record.error = error
     e.record.finished_at_ms = this.opts.clock.wallNow()

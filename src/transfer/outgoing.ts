@@ -4,7 +4,13 @@
 // that computed the file hash before the offer, so data is not hashed twice.
 
 import { type FileHandle, open, stat } from 'node:fs/promises'
-import { HASH_BYTES, RefusalCode, SEND_QUEUE_CHUNKS_MAX } from './constants.js'
+import {
+  HASH_BYTES,
+  READ_AHEAD_CHUNKS,
+  RefusalCode,
+  SEND_QUEUE_CHUNKS_MAX,
+  WRITE_AHEAD_CHUNKS,
+} from './constants.js'
 import { readFully } from './hash.js'
 import { Bitmap, type TransferRecord } from './store.js'
 import { chunkCount, chunkLength, type TransferMessage } from './wire.js'
@@ -29,7 +35,11 @@ export class Outgoing {
   private readonly hashes: Buffer
   private readonly sent: Bitmap
   private readonly queue: number[] = []
-  private handle: FileHandle | null = null
+  private handle: Promise<FileHandle> | null = null
+  /** Reads started ahead of sending, so a drained stream never waits for the disk. */
+  private readonly ahead = new Map<number, Promise<Buffer>>()
+  /** Chunks written since the stream last reported itself drained. */
+  private overDrain = 0
   private pumping = false
   private ended = false
   bytes_done = 0
@@ -76,16 +86,41 @@ export class Outgoing {
   /** The channel closed: requests on it are void; the receiver asks again. */
   channelLost(): void {
     this.queue.length = 0
+    this.ahead.clear()
   }
 
-  /** Sends queued chunks until the queue is empty or the stream wants to drain. */
+  /** The stream drained: send more. */
+  onDrain(): void {
+    this.overDrain = 0
+    void this.pump()
+  }
+
+  private prefetch(): void {
+    for (const i of this.queue.slice(0, READ_AHEAD_CHUNKS)) {
+      if (this.ahead.has(i)) continue
+      const p = this.read(i)
+      p.catch(() => {}) // awaited (and reported) when its turn comes
+      this.ahead.set(i, p)
+    }
+  }
+
+  /**
+   * Sends queued chunks until the queue is empty or the stream has
+   * WRITE_AHEAD_CHUNKS more than it wants (streamx asks to drain after 16 KiB,
+   * far less than a chunk; stopping there would let the link idle while the
+   * next chunk is read).
+   */
   async pump(): Promise<void> {
     if (this.pumping || this.ended) return
     this.pumping = true
     try {
       while (this.queue.length > 0 && !this.ended && this.hooks.canSend()) {
+        if (this.overDrain >= WRITE_AHEAD_CHUNKS) return // onDrain() resumes
+        this.prefetch()
         const index = this.queue.shift()!
-        const data = await this.read(index)
+        const pending = this.ahead.get(index) ?? this.read(index)
+        this.ahead.delete(index)
+        const data = await pending
         if (this.ended) return
         const hash = this.hashes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES)
         this.hooks.tamper?.(index, data)
@@ -95,7 +130,7 @@ export class Outgoing {
           this.bytes_done += data.byteLength
           this.hooks.changed()
         }
-        if (!drained) return // the engine calls pump() again on drain
+        this.overDrain = drained ? 0 : this.overDrain + 1
       }
     } catch (err) {
       await this.fail(RefusalCode.Unknown, `could not read the file: ${(err as Error).message}`)
@@ -104,21 +139,25 @@ export class Outgoing {
     }
   }
 
-  private async read(index: number): Promise<Buffer> {
-    if (this.handle === null) {
-      const info = await stat(this.record.source_path!)
-      if (
-        info.size !== this.record.size ||
-        Math.floor(info.mtimeMs) !== this.record.source_mtime_ms
-      ) {
-        throw new Error('it changed since it was offered; send it again')
-      }
-      this.handle = await open(this.record.source_path!, 'r')
+  /** Opens the file once, refusing it if it changed since it was hashed. */
+  private async openSource(): Promise<FileHandle> {
+    const info = await stat(this.record.source_path!)
+    if (
+      info.size !== this.record.size ||
+      Math.floor(info.mtimeMs) !== this.record.source_mtime_ms
+    ) {
+      throw new Error('it changed since it was offered; send it again')
     }
+    return open(this.record.source_path!, 'r')
+  }
+
+  private async read(index: number): Promise<Buffer> {
+    this.handle ??= this.openSource()
+    const handle = await this.handle
     const length = chunkLength(this.record.size, this.record.chunk_bytes, index)
     // A fresh buffer per chunk: the stream may still hold the previous one.
     const data = Buffer.allocUnsafe(length)
-    await readFully(this.handle, data, length, index * this.record.chunk_bytes)
+    await readFully(handle, data, length, index * this.record.chunk_bytes)
     return data
   }
 
@@ -132,7 +171,9 @@ export class Outgoing {
   async stop(): Promise<void> {
     this.ended = true
     this.queue.length = 0
-    await this.handle?.close().catch(() => {})
+    this.ahead.clear()
+    const handle = this.handle
     this.handle = null
+    await handle?.then((h) => h.close()).catch(() => {})
   }
 }
