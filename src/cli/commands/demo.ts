@@ -6,6 +6,7 @@ import { createKeystore, encodeId, ensureHome, generateIdentity } from '../../id
 import { startTestnet } from '../../net/index.js'
 import { ParleyError } from '../../util/errors.js'
 import type { Output } from '../output.js'
+import { demoTransfer } from './demo-transfer.js'
 import type { PingResult } from './peers.js'
 
 interface Step {
@@ -94,6 +95,9 @@ export async function cmdDemo(flags: { pings?: string }, out: Output): Promise<n
       ok: sees,
       detail: sees ? 'identity verified by device certificate' : "alice missing from bob's peers",
     })
+    const transfer = await demoTransfer(root, alice, daemons[1]!, ids.bob!)
+    steps.push(transfer.step)
+    Object.assign(report, transfer.report)
   } catch (err) {
     steps.push({
       name: 'demo step failed',
