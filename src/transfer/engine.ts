@@ -6,7 +6,7 @@
 
 import { EventEmitter } from 'node:events'
 import { constants as fsConstants } from 'node:fs'
-import { access, mkdir, stat, statfs } from 'node:fs/promises'
+import { access, mkdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import c from 'compact-encoding'
 import type Protomux from 'protomux'
@@ -14,13 +14,9 @@ import type { Channel, Message } from 'protomux'
 import { decodeId, encodeId } from '../identity/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
-import { type ErrorCode, isParleyError, ParleyError } from '../util/errors.js'
+import { isParleyError, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import {
-  CHUNK_BYTES_DEFAULT,
-  CHUNK_BYTES_MAX,
-  CHUNKS_MAX,
-  DISK_RESERVE_BYTES,
   FILE_BYTES_MAX,
   INCOMING_FILE_BYTES_MAX,
   OFFERS_PENDING_MAX,
@@ -33,8 +29,9 @@ import {
 } from './constants.js'
 import { hashFile } from './hash.js'
 import { Incoming } from './incoming.js'
-import { nameProblem, numberedName } from './names.js'
+import { nameProblem } from './names.js'
 import { Outgoing } from './outgoing.js'
+import { checkDestination, chunkBytesFor, findPlaced, isActive, refusalError } from './rules.js'
 import { TERMINAL_STATES, type TransferRecord, TransferStore } from './store.js'
 import { decodeTransfer, encodeTransfer, type Offer, type TransferMessage } from './wire.js'
 
@@ -109,21 +106,6 @@ interface PeerChannel {
   channel: Channel
   message: Message
   open: boolean
-}
-
-const REFUSAL_ERRORS: Record<number, ErrorCode> = {
-  [RefusalCode.Disabled]: 'FILETRANSFER_DISABLED',
-  [RefusalCode.TooLarge]: 'FILE_TOO_LARGE',
-  [RefusalCode.NoSpace]: 'DISK_FULL',
-  [RefusalCode.BadName]: 'BAD_FILE_NAME',
-  [RefusalCode.Busy]: 'BUSY',
-}
-
-/** Chunk size for a file: the default, doubled until the chunk count fits CHUNKS_MAX. */
-export function chunkBytesFor(size: number): number {
-  let chunk = CHUNK_BYTES_DEFAULT
-  while (Math.ceil(size / chunk) > CHUNKS_MAX && chunk < CHUNK_BYTES_MAX) chunk *= 2
-  return chunk
 }
 
 export class TransferEngine extends EventEmitter {
@@ -234,6 +216,10 @@ export class TransferEngine extends EventEmitter {
 
   private onPeerOpen(peer: string): void {
     for (const e of this.entriesOf(peer)) {
+      // A new session replaces the old one, which may not have noticed yet that
+      // it is dead: whatever was requested or queued on it will never come.
+      e.incoming?.channelLost()
+      e.outgoing?.channelLost()
       if (e.outgoing !== null && !TERMINAL_STATES.has(e.record.state)) {
         // OFFER is idempotent: it also asks a receiver that restarted where it stands.
         this.sendTo(peer, e.outgoing.offerMessage())
@@ -758,56 +744,5 @@ export class TransferEngine extends EventEmitter {
       await e.incoming?.suspend()
       await e.outgoing?.stop()
     }
-  }
-}
-
-function isActive(r: TransferRecord): boolean {
-  if (TERMINAL_STATES.has(r.state)) return false
-  return r.direction === 'out' || r.state === 'receiving' || r.state === 'moving'
-}
-
-function refusalError(kind: 'decline' | 'cancel', code: number, message: string) {
-  const mapped = REFUSAL_ERRORS[code]
-  if (mapped !== undefined) return { code: mapped, message }
-  if (code === RefusalCode.ByUser) {
-    return { code: kind === 'decline' ? 'TRANSFER_DECLINED' : 'TRANSFER_CANCELLED', message }
-  }
-  return { code: 'TRANSFER_FAILED', message }
-}
-
-/**
- * After a crash in the move (§8.6): the partial file is gone; the file is
- * under the first free `name (n)` it could take, recognised by its hash.
- */
-async function findPlaced(r: TransferRecord): Promise<string | null> {
-  if (r.part_path === undefined || r.dir === undefined) return null
-  if ((await stat(r.part_path).catch(() => null)) !== null) return null
-  for (let n = 0; n < 1000; n++) {
-    const path = join(r.dir, numberedName(r.name, n))
-    const info = await stat(path).catch(() => null)
-    if (info === null) return null
-    if (info.size !== r.size) continue
-    const { file_hash } = await hashFile(path, r.size, r.chunk_bytes)
-    if (file_hash.toString('hex') === r.file_hash) return path
-  }
-  return null
-}
-
-/** The destination must be a writable folder with room for the file and a reserve. */
-async function checkDestination(dir: string, size: number): Promise<void> {
-  const info = await stat(dir).catch(() => null)
-  if (info === null || !info.isDirectory()) {
-    throw new ParleyError('USAGE', `${dir} is not a folder; create it or choose another with --to`)
-  }
-  await access(dir, fsConstants.W_OK).catch(() => {
-    throw new ParleyError('USAGE', `cannot write to ${dir}; choose another folder with --to`)
-  })
-  const fs = await statfs(dir)
-  const free = Number(fs.bavail) * Number(fs.bsize)
-  if (free < size + DISK_RESERVE_BYTES) {
-    throw new ParleyError(
-      'DISK_FULL',
-      `not enough space in ${dir}: the file needs ${size} bytes and ${free} are free (keeping ${DISK_RESERVE_BYTES} in reserve); free some space or choose another folder with --to`,
-    )
   }
 }

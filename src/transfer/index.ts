@@ -1,6 +1,5 @@
 export * from './constants.js'
 export {
-  chunkBytesFor,
   type PeerLink,
   TransferEngine,
   type TransferEngineOptions,
@@ -8,4 +7,5 @@ export {
 } from './engine.js'
 export { fileHash, hashFile } from './hash.js'
 export { nameProblem } from './names.js'
+export { chunkBytesFor } from './rules.js'
 export { decodeTransfer, encodeTransfer, type TransferMessage } from './wire.js'

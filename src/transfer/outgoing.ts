@@ -87,6 +87,7 @@ export class Outgoing {
   channelLost(): void {
     this.queue.length = 0
     this.ahead.clear()
+    this.overDrain = 0
   }
 
   /** The stream drained: send more. */

@@ -64,7 +64,10 @@ describe('file transfer between daemons', () => {
     await root?.cleanup()
   })
 
-  test('1 GiB, receiver SIGKILLed near 50% and restarted: completes, hash matches, RSS ≤ 150 MB', async () => {
+  // The timeout only turns a hang into a failure; it asserts nothing about speed.
+  test('1 GiB, receiver SIGKILLed near 50% and restarted: completes, hash matches, RSS ≤ 150 MB', {
+    timeout: 600_000,
+  }, async () => {
     const source = join(root.path, 'big.bin')
     await writeDistinctChunks(source, GiB)
     const inbox = join(root.path, 'inbox')
