@@ -120,17 +120,31 @@ async function sender(
     createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(socket, { end: false })
     await done
   }
+  const kinds = (process.env.BENCH_KINDS ?? 'raw,tls,parley').split(',')
   for (let i = 0; i < rounds; i++) {
+    if (kinds.includes('raw')) await rawRun(i)
+    if (kinds.includes('tls')) await tlsRun(i)
+    if (kinds.includes('parley')) await parleyRun()
+  }
+  emit({ sender_done: true })
+
+  async function rawRun(i: number) {
     const s = rawNode.connect(Buffer.from(info.raw, 'hex'))
     await new Promise((r) => s.once('open', r))
     await pushFile(s)
     s.destroy()
     if (process.env.BENCH_DEBUG) console.error('raw done', i)
+  }
+
+  async function tlsRun(i: number) {
     const t = tlsConnect({ port: info.tls_port, host: '127.0.0.1', rejectUnauthorized: false })
     await new Promise((r) => t.once('secureConnect', r))
     await pushFile(t)
     t.destroy()
     if (process.env.BENCH_DEBUG) console.error('tls done', i)
+  }
+
+  async function parleyRun() {
     const sent = await parley.engine.send(info.parley, file)
     await new Promise<void>((resolve) => {
       const on = (e: { transfer: { id: string; state: string } }) => {
@@ -145,7 +159,6 @@ async function sender(
       parley.engine.on('event', on)
     })
   }
-  emit({ sender_done: true })
 }
 
 if (role === 'receiver') await receiver(args[0]!, args[1]!, args[2]!)
