@@ -41,7 +41,7 @@ export async function benchTransfer(): Promise<void> {
       dir: dir.path,
       file,
       tls,
-      kinds: ['raw', 'tls', 'parley'],
+      kinds: (process.env.BENCH_TRANSFER_KINDS ?? 'raw,tls,parley').split(','),
     })
     const mbps = (kind: string) =>
       percentile(

@@ -18,7 +18,7 @@ import {
   RefusalCode,
   STALL_MS,
 } from './constants.js'
-import { chunkHash, fileHash, readFully } from './hash.js'
+import { chunkHash, fileHash, readFully, writeFully } from './hash.js'
 import { numberedName } from './names.js'
 import { Bitmap, syncDir, type TransferRecord, type TransferStore } from './store.js'
 import { chunkCount, chunkLength, type TransferMessage } from './wire.js'
@@ -48,6 +48,8 @@ export class Incoming {
   /** Requested and not yet written (a chunk being written still counts against the window). */
   private readonly inFlight = new Map<number, number>()
   private readonly writing = new Set<number>()
+  /** Writes on the raw descriptor: close() must wait for them, or a reused fd could get the bytes. */
+  private readonly writes = new Set<Promise<void>>()
   private readonly retries = new Map<number, number>()
   private readonly refetch: number[] = []
   private unsynced: number[] = []
@@ -62,6 +64,8 @@ export class Incoming {
   private pacedBytes = 0
   private ending = false
   private finishing = false
+  /** stop() deleted the partial file: nothing more may be recorded. */
+  private removed = false
   bytes_done = 0
 
   constructor(record: TransferRecord, hooks: IncomingHooks) {
@@ -237,7 +241,9 @@ export class Incoming {
 
   private async write(index: number, data: Buffer): Promise<void> {
     try {
-      await this.handle!.write(data, 0, data.byteLength, index * this.record.chunk_bytes)
+      const w = writeFully(this.handle!, data, index * this.record.chunk_bytes)
+      this.writes.add(w)
+      await w.finally(() => this.writes.delete(w))
     } catch (err) {
       await this.fail(RefusalCode.Failed, `could not write the file: ${(err as Error).message}`)
       return
@@ -276,7 +282,7 @@ export class Incoming {
       try {
         await this.handle!.datasync()
         for (const i of batch) this.durable.set(i)
-        if (this.ending) return
+        if (this.removed) return
         this.record.verified = this.durable.toBase64()
         await this.hooks.store.save(this.record)
       } catch (err) {
@@ -351,8 +357,10 @@ export class Incoming {
   /** Stops and removes the partial file (cancel from either side, or failure). */
   async stop(): Promise<void> {
     this.ending = true
+    this.removed = true
     this.clearTimers()
     await this.checkpointing?.catch(() => {})
+    await Promise.allSettled([...this.writes])
     await this.handle?.close().catch(() => {})
     this.handle = null
     if (this.record.part_path) await rm(this.record.part_path, { force: true })
@@ -361,8 +369,9 @@ export class Incoming {
   /** Stops without touching the disk (daemon shutdown): resumes on the next start. */
   async suspend(): Promise<void> {
     this.clearTimers()
-    await this.checkpoint().catch(() => {})
     this.ending = true
+    await Promise.allSettled([...this.writes])
+    await this.checkpoint().catch(() => {})
     await this.handle?.close().catch(() => {})
     this.handle = null
   }

@@ -152,7 +152,20 @@ export class Outgoing {
     return open(this.record.source_path!, 'r')
   }
 
-  private async read(index: number): Promise<Buffer> {
+  /** Reads on the raw descriptor: stop() waits for them before it closes it. */
+  private readonly reads = new Set<Promise<Buffer>>()
+
+  private read(index: number): Promise<Buffer> {
+    const r = this.readChunk(index)
+    this.reads.add(r)
+    r.then(
+      () => this.reads.delete(r),
+      () => this.reads.delete(r),
+    )
+    return r
+  }
+
+  private async readChunk(index: number): Promise<Buffer> {
     this.handle ??= this.openSource()
     const handle = await this.handle
     const length = chunkLength(this.record.size, this.record.chunk_bytes, index)
@@ -175,6 +188,7 @@ export class Outgoing {
     this.ahead.clear()
     const handle = this.handle
     this.handle = null
+    await Promise.allSettled([...this.reads])
     await handle?.then((h) => h.close()).catch(() => {})
   }
 }
