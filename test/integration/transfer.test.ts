@@ -67,7 +67,7 @@ describe('file transfer between daemons', () => {
   // The timeout only turns a hang into a failure; it asserts nothing about speed.
   test('1 GiB, receiver SIGKILLed near 50% and restarted: completes, hash matches, RSS ≤ 150 MB', {
     timeout: 600_000,
-  }, async () => {
+  }, async (t) => {
     const source = join(root.path, 'big.bin')
     await writeDistinctChunks(source, GiB)
     const inbox = join(root.path, 'inbox')
@@ -108,6 +108,9 @@ describe('file transfer between daemons', () => {
     assert.equal(await sha256(done.path!), await sha256(source))
     assert.ok(rss.samples > 10, `RSS sampled ${rss.samples} times`)
     assert.ok(rss.max_bytes <= RSS_BYTES_MAX, `receiver RSS peaked at ${rss.max_bytes} bytes`)
+    t.diagnostic(
+      `receiver RSS peak ${(rss.max_bytes / 1e6).toFixed(1)} MB over ${rss.samples} samples`,
+    )
     await rm(done.path!)
     await rm(source)
   })
