@@ -8,7 +8,6 @@ import { EventEmitter } from 'node:events'
 import { constants as fsConstants } from 'node:fs'
 import { access, mkdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import c from 'compact-encoding'
 import type Protomux from 'protomux'
 import type { Channel, Message } from 'protomux'
 import { decodeId, encodeId } from '../identity/index.js'
@@ -33,7 +32,7 @@ import { nameProblem } from './names.js'
 import { Outgoing } from './outgoing.js'
 import { checkDestination, chunkBytesFor, findPlaced, isActive, refusalError } from './rules.js'
 import { TERMINAL_STATES, type TransferRecord, TransferStore } from './store.js'
-import { decodeTransfer, encodeTransfer, type Offer, type TransferMessage } from './wire.js'
+import { decodeTransfer, type Offer, type TransferMessage, transferFrameEncoding } from './wire.js'
 
 /** What the engine needs of a session: who, its protomux, and its path now. */
 export interface PeerLink {
@@ -202,7 +201,7 @@ export class TransferEngine extends EventEmitter {
     if (channel === null) return
     pc.channel = channel
     pc.message = channel.addMessage({
-      encoding: c.raw,
+      encoding: transferFrameEncoding,
       onmessage: (b: Buffer) => this.onFrame(peer, b),
     })
     channel.open()
@@ -211,7 +210,7 @@ export class TransferEngine extends EventEmitter {
   private sendTo(peer: string, m: TransferMessage): boolean {
     const pc = this.peers.get(peer)
     if (pc === undefined || !pc.open) return false
-    return pc.message.send(encodeTransfer(m))
+    return pc.message.send(m)
   }
 
   private onPeerOpen(peer: string): void {

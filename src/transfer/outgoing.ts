@@ -132,6 +132,7 @@ export class Outgoing {
           this.hooks.changed()
         }
         this.overDrain = drained ? 0 : this.overDrain + 1
+        this.spare.push(Buffer.from(data.buffer, data.byteOffset, this.record.chunk_bytes))
       }
     } catch (err) {
       await this.fail(RefusalCode.Unknown, `could not read the file: ${(err as Error).message}`)
@@ -152,6 +153,9 @@ export class Outgoing {
     return open(this.record.source_path!, 'r')
   }
 
+  /** Chunk-sized buffers free for the next read (at most READ_AHEAD_CHUNKS + 1 exist). */
+  private readonly spare: Buffer[] = []
+
   /** Reads on the raw descriptor: stop() waits for them before it closes it. */
   private readonly reads = new Set<Promise<Buffer>>()
 
@@ -169,8 +173,11 @@ export class Outgoing {
     this.handle ??= this.openSource()
     const handle = await this.handle
     const length = chunkLength(this.record.size, this.record.chunk_bytes, index)
-    // A fresh buffer per chunk: the stream may still hold the previous one.
-    const data = Buffer.allocUnsafe(length)
+    // protomux copies a message into its frame inside send(), so buffers are reused.
+    const data = (this.spare.pop() ?? Buffer.allocUnsafeSlow(this.record.chunk_bytes)).subarray(
+      0,
+      length,
+    )
     await readFully(handle, data, length, index * this.record.chunk_bytes)
     return data
   }

@@ -97,6 +97,14 @@ function checkBytes(b: unknown, field: string, length: number): void {
   }
 }
 
+function checkDataMessage(m: Extract<TransferMessage, { type: 'data' }>): void {
+  checkBytes(m.id, 'data id', TRANSFER_ID_BYTES)
+  checkUint(m.index, 'data index', CHUNKS_MAX - 1)
+  checkBytes(m.hash, 'data hash', HASH_BYTES)
+  if (!Buffer.isBuffer(m.data) || m.data.byteLength < 1) throw malformed('data: empty chunk')
+  if (m.data.byteLength > CHUNK_BYTES_MAX) throw tooLarge('data: chunk over CHUNK_BYTES_MAX')
+}
+
 /** Encodes a frame; throws ParleyError for a message a receiver would reject. */
 export function encodeTransfer(m: TransferMessage): Buffer {
   checkBytes(m.id, `${m.type} id`, TRANSFER_ID_BYTES)
@@ -130,10 +138,7 @@ export function encodeTransfer(m: TransferMessage): Buffer {
       return Buffer.concat([head, index, c.encode(c.uint, m.count)])
     }
     case 'data': {
-      checkUint(m.index, 'data index', CHUNKS_MAX - 1)
-      checkBytes(m.hash, 'data hash', HASH_BYTES)
-      if (!Buffer.isBuffer(m.data) || m.data.byteLength < 1) throw malformed('data: empty chunk')
-      if (m.data.byteLength > CHUNK_BYTES_MAX) throw tooLarge('data: chunk over CHUNK_BYTES_MAX')
+      checkDataMessage(m)
       const index = Buffer.alloc(4)
       index.writeUInt32LE(m.index, 0)
       return Buffer.concat([head, index, m.hash, m.data])
@@ -218,4 +223,45 @@ function decodeBody(state: State): TransferMessage {
       return { type: 'data', id, index, hash, data: take(state, length, 'data chunk') }
     }
   }
+}
+
+/**
+ * The protomux encoding of the transfer channel's one message type. Sending
+ * takes a TransferMessage and writes DATA's header and chunk straight into
+ * protomux's frame (one copy of the chunk, no intermediate buffer); receiving
+ * hands over the raw bytes, because a protomux decoder that throws would end
+ * the session, while §8.2 wants bad frames counted and dropped by the engine.
+ */
+export const transferFrameEncoding: {
+  preencode(state: State, m: TransferMessage): void
+  encode(state: State, m: TransferMessage): void
+  decode(state: State): Uint8Array
+} = {
+  preencode(state, m) {
+    state.end +=
+      m.type === 'data' ? DATA_HEADER_BYTES + m.data.byteLength : encodeTransfer(m).byteLength
+  },
+  encode(state, m) {
+    const buf = state.buffer!
+    if (m.type !== 'data') {
+      const frame = encodeTransfer(m)
+      buf.set(frame, state.start)
+      state.start += frame.byteLength
+      return
+    }
+    checkDataMessage(m)
+    let at = state.start
+    buf[at++] = TRANSFER_TYPE_DATA
+    buf.set(m.id, at)
+    at += TRANSFER_ID_BYTES
+    new DataView(buf.buffer, buf.byteOffset).setUint32(at, m.index, true)
+    at += 4
+    buf.set(m.hash, at)
+    at += HASH_BYTES
+    buf.set(m.data, at)
+    state.start = at + m.data.byteLength
+  },
+  decode(state) {
+    return c.raw.decode(state) as Uint8Array
+  },
 }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
+import c from 'compact-encoding'
 import fc from 'fast-check'
 import { chunkHash } from '../../../src/transfer/hash.js'
 import {
@@ -15,6 +16,7 @@ import {
   fileHash,
   type TransferMessage,
 } from '../../../src/transfer/index.js'
+import { transferFrameEncoding } from '../../../src/transfer/wire.js'
 import { isParleyError } from '../../../src/util/errors.js'
 
 const DIR = new URL('../../../../test/fixtures/wire/transfer/', import.meta.url)
@@ -47,6 +49,14 @@ describe('transfer golden vectors (§8.7)', () => {
       assert.deepEqual(toJson(decodeTransfer(Buffer.from(f.hex, 'hex'))), f.fields)
     })
   }
+  test('the protomux encoding writes the same bytes as encodeTransfer', () => {
+    for (const f of fixtures.filter((x) => x.name.startsWith('transfer-'))) {
+      assert.equal(
+        Buffer.from(c.encode(transferFrameEncoding, fromJson(f.fields))).toString('hex'),
+        f.hex,
+      )
+    }
+  })
   test('file-hash', () => {
     const f = fixtures.find((x) => x.name === 'file-hash')
     const content = Buffer.from(f.fields.content_utf8, 'utf8')
