@@ -114,6 +114,8 @@ export class TransferEngine extends EventEmitter {
   private readonly entries = new Map<string, Entry>()
   private readonly peers = new Map<string, PeerChannel>()
   private readonly maintained = new Set<string>()
+  /** Every open transfer channel per peer, oldest first; `peers` holds the one in use. */
+  private readonly openChannels = new Map<string, PeerChannel[]>()
   private closed = false
 
   constructor(opts: TransferEngineOptions) {
@@ -182,12 +184,24 @@ export class TransferEngine extends EventEmitter {
       protocol: TRANSFER_PROTOCOL,
       onopen: () => {
         pc.open = true
+        this.openChannels.set(peer, [...(this.openChannels.get(peer) ?? []), pc])
         this.peers.set(peer, pc)
         this.onPeerOpen(peer)
       },
       onclose: () => {
         pc.open = false
+        const others = (this.openChannels.get(peer) ?? []).filter((x) => x !== pc)
+        if (others.length > 0) this.openChannels.set(peer, others)
+        else this.openChannels.delete(peer)
         if (this.peers.get(peer) !== pc) return
+        // Two sessions between the same devices (simultaneous connects, §5.8):
+        // when the newer one loses, carry on over the one that stays.
+        const stays = others.at(-1)
+        if (stays !== undefined) {
+          this.peers.set(peer, stays)
+          this.onPeerOpen(peer)
+          return
+        }
         this.peers.delete(peer)
         for (const e of this.entriesOf(peer)) {
           e.incoming?.channelLost()
