@@ -5,6 +5,7 @@ import { benchChat } from './chat.js'
 import { benchConnect } from './connect.js'
 import { benchReachability } from './reachability.js'
 import { benchRelay } from './relay.js'
+import { benchTransfer } from './transfer.js'
 
 const BENCHES: Record<string, () => Promise<void>> = {
   connect: benchConnect,
@@ -12,6 +13,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   reachability: benchReachability,
   call: benchCall,
   chat: benchChat,
+  transfer: benchTransfer,
 }
 
 const names = process.argv.slice(2)

@@ -241,13 +241,13 @@ export class ChatService {
 
   remove(id: string): Contact {
     this.require(id, ['requested', 'incoming', 'accepted', 'declined'], 'is not in your contacts')
-    this.opts.sessions.release(decodeId(id))
+    this.opts.sessions.release(decodeId(id), 'chat')
     return this.opts.store.setContactState(id, 'removed', this.opts.clock.wallNow())
   }
 
   block(id: string): Contact {
     this.checkId(id)
-    this.opts.sessions.release(decodeId(id))
+    this.opts.sessions.release(decodeId(id), 'chat')
     return this.opts.store.setContactState(id, 'blocked', this.opts.clock.wallNow())
   }
 
@@ -330,7 +330,7 @@ export class ChatService {
   private reach(id: string): void {
     if (this.closed || this.links.has(id)) return
     const pk = decodeId(id)
-    this.opts.sessions.maintain(pk)
+    this.opts.sessions.maintain(pk, 'chat')
     this.opts.sessions.connect(pk).catch((err) => {
       this.opts.debug?.(`chat: cannot reach ${id.slice(0, 8)}: ${err.message}`)
       if (this.owes(id)) void this.depositPending(id).catch(() => {})
@@ -438,7 +438,7 @@ export class ChatService {
           this.opts.emit({ type: 'chat.delivered', contact: id, message_id: m.id, seq: m.seq })
         this.pump(id)
         if (this.opts.store.contact(id)?.state !== 'accepted' && !this.owes(id))
-          this.opts.sessions.release(decodeId(id))
+          this.opts.sessions.release(decodeId(id), 'chat')
         return
       case 'read':
         if (this.opts.store.setPeerRead(id, frame.seq))

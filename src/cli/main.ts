@@ -10,6 +10,7 @@ import { cmdDemo } from './commands/demo.js'
 import { cmdId, cmdInit } from './commands/identity.js'
 import { cmdPing, cmdStatus } from './commands/peers.js'
 import { cmdTestnet } from './commands/testnet.js'
+import { cmdSendFile, cmdTransfers } from './commands/transfer.js'
 import { makeOutput, reportError } from './output.js'
 
 const USAGE = `usage: parley <command> [--home DIR] [--json]
@@ -43,6 +44,10 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
   history CONTACT [--limit N]           the conversation with receipts
   chat CONTACT                          interactive chat with presence and receipts
   presence [online|away|busy|invisible] show or set presence
+  send-file CONTACT PATH [--detach]     offer a file; shows progress until it is delivered
+  transfers [--json]                    list file transfers (IDs, state, progress)
+  transfers accept ID [--to DIR] [--detach] | decline ID | cancel ID
+                                        answer an offer, or stop a transfer (either side)
 
 --home DIR defaults to $PARLEY_HOME, else $XDG_DATA_HOME/parley.
 The passphrase comes from $PARLEY_PASSPHRASE or a prompt.
@@ -81,6 +86,8 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
   history: { limit: { type: 'string' } },
   chat: {},
   presence: {},
+  'send-file': { detach: { type: 'boolean' } },
+  transfers: { to: { type: 'string' }, detach: { type: 'boolean' } },
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -159,6 +166,12 @@ async function main(argv: string[]): Promise<number> {
         break
       case 'presence':
         await cmdPresence(home, positionals, out)
+        break
+      case 'send-file':
+        await cmdSendFile(home, positionals, values, out)
+        break
+      case 'transfers':
+        await cmdTransfers(home, positionals, values as { to?: string; detach?: boolean }, out)
         break
     }
     return 0

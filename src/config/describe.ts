@@ -24,6 +24,7 @@ export function describeConfig(config: Config): DescribedConfig {
     metrics_port: config.metrics_port,
     api_port: config.api_port,
     filetransfer: config.filetransfer,
+    auto_accept_from: [...config.auto_accept_from],
     proxy: config.proxy === null ? null : redactProxyUrl(config.proxy),
     use_env_proxy: config.use_env_proxy,
     bootstrap: config.bootstrap === null ? null : config.bootstrap.map(formatHostPort),

@@ -26,6 +26,8 @@ export interface Config {
   /** Local API TCP port on 127.0.0.1; 0 = ephemeral. */
   api_port: number
   filetransfer: boolean
+  /** Parley IDs whose file offers are accepted without asking (src/transfer). */
+  auto_accept_from: string[]
   /** http:// or socks5:// URL, credentials allowed; see proxy.ts for where they may go. */
   proxy: string | null
   /** Honour HTTPS_PROXY / https_proxy from the environment (off: no ambient credentials). */
@@ -38,7 +40,15 @@ export interface Config {
 
 export type Source = 'default' | 'system' | 'file' | 'env' | 'flag'
 
-export type Kind = 'bool' | 'port' | 'count' | 'bytes_per_s' | 'proxy' | 'bootstrap' | 'hostports'
+export type Kind =
+  | 'bool'
+  | 'port'
+  | 'count'
+  | 'bytes_per_s'
+  | 'proxy'
+  | 'bootstrap'
+  | 'hostports'
+  | 'ids'
 
 export const CONFIG_KEYS = [
   'supernode',
@@ -52,6 +62,7 @@ export const CONFIG_KEYS = [
   'metrics_port',
   'api_port',
   'filetransfer',
+  'auto_accept_from',
   'proxy',
   'use_env_proxy',
   'bootstrap',
@@ -61,7 +72,7 @@ export const CONFIG_KEYS = [
 /** A dotted path into `Config` (`relay.sessions_max`), as used in `sources` and `locked`. */
 export type ConfigKey = (typeof CONFIG_KEYS)[number]
 
-export type Value = boolean | number | string | null | HostPort[]
+export type Value = boolean | number | string | null | HostPort[] | string[]
 
 export interface KeySpec {
   key: ConfigKey
@@ -101,6 +112,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('metrics_port', 'port', 'PARLEY_METRICS_PORT', 'metrics-port'),
   spec('api_port', 'port', 'PARLEY_API_PORT', 'api-port'),
   spec('filetransfer', 'bool', 'PARLEY_FILETRANSFER', 'filetransfer'),
+  spec('auto_accept_from', 'ids', 'PARLEY_AUTO_ACCEPT_FROM', 'auto-accept-from'),
   spec('proxy', 'proxy', 'PARLEY_PROXY', 'proxy'),
   spec('use_env_proxy', 'bool', 'PARLEY_USE_ENV_PROXY', 'use-env-proxy'),
   spec('bootstrap', 'bootstrap', 'PARLEY_BOOTSTRAP', 'bootstrap'),

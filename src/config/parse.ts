@@ -1,3 +1,4 @@
+import { decodeId, encodeId } from '../identity/index.js'
 import { type HostPort, parseHostPortList } from '../net/hostcache.js'
 import { BOOTSTRAP_NODES_MAX, BYTES_PER_S_LIMIT, RELAY_SESSIONS_MAX_LIMIT } from './constants.js'
 import type { ConfigKey, KeySpec, Value } from './keys.js'
@@ -37,6 +38,8 @@ export function parseText(spec: KeySpec, text: string): Value {
       return t === 'public' ? null : parseBootstrap(t.split(','))
     case 'hostports':
       return t === '' || t === 'none' ? [] : parseHostPorts(t.split(','))
+    case 'ids':
+      return parseIds(t === '' ? [] : t.split(','))
   }
 }
 
@@ -69,7 +72,24 @@ export function parseJson(spec: KeySpec, v: unknown): Value {
         throw new Error(`must be a list of "HOST:PORT" strings, not ${show(v)}`)
       }
       return v.length === 0 ? [] : parseHostPorts(v as string[])
+    case 'ids':
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+        throw new Error(`must be a list of Parley ID strings, not ${show(v)}`)
+      }
+      return parseIds(v as string[])
   }
+}
+
+/** Parley IDs, normalised; a typo is an error naming the entry. */
+function parseIds(items: string[]): string[] {
+  if (items.length > BOOTSTRAP_NODES_MAX * 16) throw new Error('has too many entries')
+  return items.map((item) => {
+    try {
+      return encodeId(decodeId(item.trim()))
+    } catch (err) {
+      throw new Error(`has a bad entry ${show(item)}: ${(err as Error).message}`)
+    }
+  })
 }
 
 function integerRule(spec: KeySpec): string {

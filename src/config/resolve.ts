@@ -170,6 +170,7 @@ function defaultFor(key: ConfigKey, resolved: (k: ConfigKey) => Value): Value {
     case 'bootstrap':
       return null
     case 'gateways':
+    case 'auto_accept_from':
       return []
     case 'use_env_proxy':
       return false
@@ -265,6 +266,7 @@ function buildConfig(p: Record<ConfigKey, Picked>): Config {
     metrics_port: v('metrics_port'),
     api_port: v('api_port'),
     filetransfer: v('filetransfer'),
+    auto_accept_from: v('auto_accept_from'),
     proxy: v('proxy'),
     use_env_proxy: v('use_env_proxy'),
     bootstrap: v('bootstrap'),

@@ -8,6 +8,7 @@ import { MAILBOX_DB_FILE, MailboxClient, MailboxServer } from '../mailbox/index.
 import { GatewayNetwork, type HostPort, NetworkNode, type ProxySpec } from '../net/index.js'
 import { type CloseInfo, type Session, SessionManager } from '../session/index.js'
 import { GatewayServer, MetricsServer, type RelayCaps, Supernode } from '../supernode/index.js'
+import { TransferEngine } from '../transfer/index.js'
 import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
 import { HELLO_FLAG_GATEWAY, HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
@@ -48,6 +49,8 @@ export interface DaemonOptions {
   metrics?: { host: string; port: number } | null
   /** The resolved settings as shown to people (proxy credentials redacted) and where each came from. */
   config?: { described: unknown; sources: Record<string, string>; locked: string[] }
+  /** File transfer settings (`filetransfer`, `auto_accept_from`); defaults: on, nobody. */
+  transfer?: { enabled: boolean; auto_accept_from: string[] }
 }
 
 /** A running node: network, sessions and the local API, wired together. */
@@ -59,6 +62,7 @@ export class Daemon extends EventEmitter {
   readonly sessions: SessionManager
   readonly api: ApiServer
   readonly calls: CallManager
+  readonly transfers: TransferEngine
   readonly started_at_ms = Date.now()
   api_address: { host: string; port: number } | null = null
   metrics_address: { host: string; port: number } | null = null
@@ -103,12 +107,19 @@ export class Daemon extends EventEmitter {
       token,
       routes: buildRoutes(this),
     })
+    this.transfers = createTransferEngine(opts, this.sessions)
+    this.transfers.on('event', (e) => this.api.broadcast(e))
     this.sessions.on('debug', (msg: string) => debug(msg))
     for (const n of [net, gatewayNet]) {
       n?.on('warning', (err) => debug('network warning:', err))
       n?.on('debug', (msg) => debug(msg))
     }
     this.sessions.on('session', (s: Session) => {
+      this.transfers.attach({
+        identity: s.remoteIdentityPublicKey!,
+        mux: s.mux,
+        path: () => s.path,
+      })
       this.api.broadcast({ type: 'session.opened', ...describeSession(s) })
     })
     this.sessions.on('session-closed', (s: Session, info: CloseInfo) => {
@@ -155,6 +166,7 @@ export class Daemon extends EventEmitter {
     }
     try {
       await net.start()
+      for (const w of await daemon.transfers.start()) debug(w)
       await net.announce(opts.keys.identity.publicKey)
       if (daemon.supernode !== null) await net.announceSupernode()
       const gw = opts.supernode?.gateway
@@ -272,6 +284,7 @@ export class Daemon extends EventEmitter {
         sessions: this.sessions.counters.toJSON(),
         api: this.api.stats,
         chat: this.chat?.counters.toJSON() ?? {},
+        transfers: this.transfers.counters.toJSON(),
       },
     }
   }
@@ -343,6 +356,7 @@ export class Daemon extends EventEmitter {
     this.stopping = (async () => {
       this.calls.close()
       this.chat?.close()
+      await this.transfers.close().catch(() => {})
       await this.sessions.close()
       await this.api.close().catch(() => {})
       await this.metricsServer?.close().catch(() => {})
@@ -356,6 +370,30 @@ export class Daemon extends EventEmitter {
     })()
     return this.stopping
   }
+}
+
+function createTransferEngine(opts: DaemonOptions, sessions: SessionManager): TransferEngine {
+  // Test double on the path (test-only): the sender flips a byte in its first N chunks.
+  let corrupt = Number(process.env.PARLEY_TEST_CORRUPT_CHUNKS ?? 0)
+  return new TransferEngine({
+    home: opts.home,
+    clock: systemClock,
+    random: systemRandom,
+    enabled: opts.transfer?.enabled ?? true,
+    auto_accept_from: opts.transfer?.auto_accept_from ?? [],
+    download_dir: join(opts.home, 'downloads'),
+    connect: (identity) => sessions.connect(identity),
+    maintain: (identity) => sessions.maintain(identity, 'transfer'),
+    release: (identity) => sessions.release(identity, 'transfer'),
+    tamper:
+      corrupt > 0
+        ? (_index, data) => {
+            if (corrupt <= 0) return
+            corrupt--
+            data[0] = data[0]! ^ 0xff
+          }
+        : undefined,
+  })
 }
 
 export function describeSession(s: Session) {

@@ -5,6 +5,7 @@ import { percentile } from '../util/stats.js'
 import { buildCallRoutes } from './call-routes.js'
 import { buildChatRoutes } from './chat-routes.js'
 import type { Daemon } from './daemon.js'
+import { transferRoutes } from './transfer-routes.js'
 
 export const PING_COUNT_MAX = 1000
 
@@ -63,6 +64,7 @@ export function buildRoutes(daemon: Daemon): Route[] {
     },
     ...buildCallRoutes(daemon),
     ...buildChatRoutes(() => daemon.chat!),
+    ...transferRoutes(daemon),
   ]
 }
 

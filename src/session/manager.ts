@@ -56,7 +56,10 @@ export class SessionManager extends EventEmitter {
   private readonly byDevice = new Map<string, Session>()
   private readonly live = new Set<Session>()
   private readonly dialing = new Map<string, Promise<Session>>()
-  private readonly maintained = new Map<string, { attempt: number; timer: TimerHandle | null }>()
+  private readonly maintained = new Map<
+    string,
+    { attempt: number; timer: TimerHandle | null; owners: Set<string> }
+  >()
   private readonly recovering = new Map<string, TimerHandle>()
   private closing = false
   private tunnelRouter: TunnelRouter | null = null
@@ -414,17 +417,25 @@ export class SessionManager extends EventEmitter {
   }
 
   /** Keeps a session to this identity, reconnecting with exponential backoff. */
-  maintain(identityPublicKey: Buffer): void {
+  maintain(identityPublicKey: Buffer, owner = 'default'): void {
     const id = hex(identityPublicKey)
-    if (this.maintained.has(id)) return
-    this.maintained.set(id, { attempt: 0, timer: null })
+    const m = this.maintained.get(id)
+    if (m !== undefined) {
+      m.owners.add(owner)
+      return
+    }
+    this.maintained.set(id, { attempt: 0, timer: null, owners: new Set([owner]) })
     if (this.get(identityPublicKey) === undefined) this.scheduleReconnect(identityPublicKey, 0)
   }
 
-  release(identityPublicKey: Buffer): void {
+  /** Drops `owner`'s interest; the peer stays maintained while another owner (chat, a transfer) wants it. */
+  release(identityPublicKey: Buffer, owner = 'default'): void {
     const id = hex(identityPublicKey)
     const m = this.maintained.get(id)
-    if (m?.timer) this.opts.clock.clearTimeout(m.timer)
+    if (m === undefined) return
+    m.owners.delete(owner)
+    if (m.owners.size > 0) return
+    if (m.timer) this.opts.clock.clearTimeout(m.timer)
     this.maintained.delete(id)
   }
 

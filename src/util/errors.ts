@@ -26,6 +26,16 @@ export type ErrorCode =
   // supernode / relay
   | 'RELAY_FULL'
   | 'RATE_LIMITED'
+  // file transfer (src/transfer)
+  | 'FILETRANSFER_DISABLED'
+  | 'TRANSFER_DECLINED'
+  | 'TRANSFER_CANCELLED'
+  | 'TRANSFER_FAILED'
+  | 'TRANSFER_NOT_FOUND'
+  | 'BAD_FILE_NAME'
+  | 'FILE_TOO_LARGE'
+  | 'DISK_FULL'
+  | 'BUSY'
   // daemon / api / cli
   | 'DAEMON_NOT_RUNNING'
   | 'DAEMON_ALREADY_RUNNING'

@@ -55,6 +55,7 @@ export async function cmdDaemon(home: string, flags: DaemonFlags, out: Output): 
     proxy: config.proxy === null ? null : parseProxyUrl(config.proxy),
     metrics: config.metrics_port === 0 ? null : { host: metricsHost, port: config.metrics_port },
     config: { described: describeConfig(config), sources, locked },
+    transfer: { enabled: config.filetransfer, auto_accept_from: config.auto_accept_from },
   })
   const status = daemon.status()
   out.result(

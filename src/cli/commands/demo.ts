@@ -8,6 +8,7 @@ import { ParleyError } from '../../util/errors.js'
 import type { Output } from '../output.js'
 import { demoCall } from './demo-call.js'
 import { demoChat } from './demo-chat.js'
+import { demoTransfer } from './demo-transfer.js'
 import type { PingResult } from './peers.js'
 
 interface Step {
@@ -100,6 +101,9 @@ export async function cmdDemo(flags: { pings?: string }, out: Output): Promise<n
     steps.push({ name: 'alice calls bob playing speech; bob records it', ...call })
     Object.assign(report, call.report)
     await demoChat({ root, bootstrap, ids, daemons, steps, report })
+    const transfer = await demoTransfer(root, alice, daemons[1]!, ids.bob!)
+    steps.push(transfer.step)
+    Object.assign(report, transfer.report)
   } catch (err) {
     steps.push({
       name: 'demo step failed',

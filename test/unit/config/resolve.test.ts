@@ -20,6 +20,7 @@ describe('resolveConfig precedence', () => {
       metrics_port: 0,
       api_port: 0,
       filetransfer: true,
+      auto_accept_from: [],
       proxy: null,
       use_env_proxy: false,
       bootstrap: null,

@@ -1,0 +1,179 @@
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdir, open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { spawnDaemon } from '../src/daemon/spawn.js'
+import { createKeystore, ensureHome, generateIdentity } from '../src/identity/index.js'
+import { startTestnet } from '../src/net/index.js'
+import { RELAYED_BYTES_PER_S } from '../src/transfer/index.js'
+import { percentile } from '../src/util/stats.js'
+import { tempDir } from '../test/helpers/cli.js'
+
+const SIZE_BYTES = Number(process.env.BENCH_TRANSFER_BYTES ?? 256 * 1024 * 1024)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const RELAYED_BYTES = 2 * 1024 * 1024
+const RELAY_SESSION_CAP = 262_144
+const PEER = fileURLToPath(new URL('./transfer/peer.js', import.meta.url))
+
+interface Result {
+  kind: string
+  bytes: number
+  ms: number
+}
+
+/**
+ * File transfer throughput: on loopback, Parley beside the raw hyperdht
+ * encrypted stream and Node TLS 1.3 over TCP, all between the same two
+ * processes (medians of ROUNDS runs of SIZE_BYTES each); then a Parley
+ * transfer through a supernode's relay.
+ */
+export async function benchTransfer(): Promise<void> {
+  const dir = await tempDir('bench-transfer')
+  const testnet = await startTestnet({ host: '127.0.0.1', nodes: 3 })
+  const bootstrap = testnet.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')
+  try {
+    const file = join(dir.path, 'payload.bin')
+    await writePayload(file, SIZE_BYTES)
+    const tls = makeCertificate(dir.path)
+    const results = await runPair({
+      bootstrap,
+      dir: dir.path,
+      file,
+      tls,
+      kinds: (process.env.BENCH_TRANSFER_KINDS ?? 'raw,tls,parley').split(','),
+    })
+    const mbps = (kind: string) =>
+      percentile(
+        results.filter((r) => r.kind === kind).map((r) => r.bytes / 1e6 / (r.ms / 1000)),
+        50,
+      )
+    const [raw, tcp, parley] = [mbps('raw'), mbps('tls'), mbps('parley')]
+    console.log(
+      `loopback, ${SIZE_BYTES / 2 ** 20} MiB per run, ${ROUNDS} runs each, interleaved, two processes (sender, receiver); medians`,
+    )
+    console.log(`raw hyperdht stream     ${raw.toFixed(1)} MB/s`)
+    console.log(`Node TLS 1.3 over TCP   ${tcp.toFixed(1)} MB/s`)
+    console.log(
+      `parley transfer         ${parley.toFixed(1)} MB/s  (accept → chunks hashed, file verified, fsynced and in place)`,
+    )
+    console.log(
+      `ratio parley/raw ${(parley / raw).toFixed(2)}x (goal >= 0.90x), parley/TLS ${(parley / tcp).toFixed(2)}x`,
+    )
+    await benchRelayed(bootstrap, dir.path)
+  } finally {
+    await testnet.destroy()
+    await dir.cleanup()
+  }
+}
+
+/** A Parley transfer between two clients that may only connect through a supernode's relay. */
+async function benchRelayed(bootstrap: string, root: string): Promise<void> {
+  const home = join(root, 'supernode')
+  await ensureHome(home)
+  await createKeystore(
+    home,
+    generateIdentity({ name: 'relay', deviceName: 'bench', now_ms: Date.now() }),
+    null,
+  )
+  const supernode = await spawnDaemon({
+    home,
+    args: ['--bootstrap', bootstrap, '--port', '0', '--supernode'],
+  })
+  try {
+    const file = join(root, 'relayed.bin')
+    await writePayload(file, RELAYED_BYTES)
+    const results = await runPair({
+      bootstrap,
+      dir: root,
+      file,
+      tls: makeCertificate(root),
+      kinds: ['parley'],
+      rounds: 1,
+      env: { PARLEY_TEST_FORCE_RELAY: '1' },
+    })
+    const r = results[0]!
+    const rate = r.bytes / (r.ms / 1000)
+    console.log(
+      `relayed through a supernode (default caps), ${RELAYED_BYTES >> 20} MiB: parley ${(rate / 1000).toFixed(1)} kB/s = ${((rate / RELAY_SESSION_CAP) * 100).toFixed(0)}% of the relay's per-session cap (${RELAY_SESSION_CAP} B/s; the receiver paces at ${RELAYED_BYTES_PER_S} B/s so the relay never cuts it)`,
+    )
+  } finally {
+    await supernode.stop()
+  }
+}
+
+/** Starts a receiver and a sender process; resolves with the receiver's measurements. */
+async function runPair(o: {
+  bootstrap: string
+  dir: string
+  file: string
+  tls: { cert: string; key: string }
+  kinds: string[]
+  rounds?: number
+  env?: NodeJS.ProcessEnv
+}): Promise<Result[]> {
+  const rounds = o.rounds ?? ROUNDS
+  const inbox = join(o.dir, `inbox-${Date.now()}`)
+  await mkdir(inbox, { recursive: true })
+  const env = { ...process.env, ...o.env, BENCH_KINDS: o.kinds.join(',') }
+  const prof = (sub: string) =>
+    process.env.BENCH_PROF
+      ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.BENCH_PROF, sub)]
+      : []
+  const children: ReturnType<typeof spawn>[] = []
+  const receiver = spawn(
+    process.execPath,
+    [...prof('r'), PEER, 'receiver', o.bootstrap, inbox, o.tls.cert, o.tls.key],
+    { stdio: ['ignore', 'pipe', 'inherit'], env },
+  )
+  children.push(receiver)
+  try {
+    return await new Promise<Result[]>((resolve, reject) => {
+      const results: Result[] = []
+      let started = false
+      receiver.once('exit', (code) => reject(new Error(`the receiver exited (${code})`)))
+      createInterface({ input: receiver.stdout! }).on('line', (line) => {
+        if (!started) {
+          started = true
+          const args = [...prof('s'), PEER, 'sender', o.bootstrap, o.file, String(rounds), line]
+          children.push(
+            spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env }),
+          )
+          return
+        }
+        results.push(JSON.parse(line) as Result)
+        if (results.length === o.kinds.length * rounds) resolve(results)
+      })
+    })
+  } finally {
+    for (const c of children) {
+      c.removeAllListeners('exit')
+      c.kill(process.env.BENCH_PROF ? 'SIGINT' : 'SIGTERM')
+    }
+  }
+}
+
+function makeCertificate(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  const subject = ['-days', '1', '-subj', '/CN=bench']
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  execFileSync('openssl', ['req', '-x509', ...ec, '-keyout', key, '-out', cert, ...subject], {
+    stdio: 'ignore',
+  })
+  return { cert, key }
+}
+
+async function writePayload(path: string, size: number): Promise<void> {
+  const { randomBytes } = await import('node:crypto')
+  const block = randomBytes(1024 * 1024)
+  const h = await open(path, 'w')
+  try {
+    for (let off = 0; off < size; off += block.length) {
+      block.writeUInt32LE(off / block.length, 0)
+      await h.write(block, 0, Math.min(block.length, size - off), off)
+    }
+  } finally {
+    await h.close()
+  }
+}

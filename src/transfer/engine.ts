@@ -1,0 +1,761 @@
+// Every file transfer of this node: one `parley/transfer` channel per peer
+// session, the transfers in both directions, their records on disk, and the
+// operations the local API exposes (send, accept, decline, cancel, list).
+// It runs over any session path (direct, relayed, gateway): it only needs
+// the session's protomux (docs/PROTOCOL.md §8).
+
+import { EventEmitter } from 'node:events'
+import { constants as fsConstants } from 'node:fs'
+import { access, mkdir, stat } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
+import type Protomux from 'protomux'
+import type { Channel, Message } from 'protomux'
+import { decodeId, encodeId } from '../identity/index.js'
+import type { Clock, TimerHandle } from '../util/clock.js'
+import { Counters } from '../util/counters.js'
+import { isParleyError, ParleyError } from '../util/errors.js'
+import type { Random } from '../util/random.js'
+import {
+  FILE_BYTES_MAX,
+  INCOMING_FILE_BYTES_MAX,
+  OFFERS_PENDING_MAX,
+  PROGRESS_EVENT_MS,
+  RefusalCode,
+  TRANSFER_ID_BYTES,
+  TRANSFER_PROTOCOL,
+  TRANSFERS_ACTIVE_MAX,
+  TRANSFERS_KEPT_MAX,
+} from './constants.js'
+import { hashFile } from './hash.js'
+import { Incoming } from './incoming.js'
+import { nameProblem } from './names.js'
+import { Outgoing } from './outgoing.js'
+import { checkDestination, chunkBytesFor, findPlaced, isActive, refusalError } from './rules.js'
+import { TERMINAL_STATES, type TransferRecord, TransferStore } from './store.js'
+import { decodeTransfer, type Offer, type TransferMessage, transferFrameEncoding } from './wire.js'
+
+/** What the engine needs of a session: who, its protomux, and its path now. */
+export interface PeerLink {
+  identity: Buffer
+  mux: Protomux
+  path(): string
+}
+
+export interface TransferEngineOptions {
+  home: string
+  clock: Clock
+  random: Random
+  /** The `filetransfer` setting: off refuses to send and declines every offer (code Disabled). */
+  enabled: boolean
+  /** Parley IDs whose offers are accepted without asking, into `download_dir`. */
+  auto_accept_from: readonly string[]
+  download_dir: string
+  /** Dials the peer (resolves when a session is open); failures are retried by `maintain`. */
+  connect(identity: Buffer): Promise<unknown>
+  maintain(identity: Buffer): void
+  release(identity: Buffer): void
+  /** Test double on the path: may alter a chunk after it was hashed. */
+  tamper?(index: number, data: Buffer): void
+}
+
+export type TransferDropReason =
+  | 'malformed'
+  | 'oversize'
+  | 'unknown_type'
+  | 'unknown_transfer'
+  | 'wrong_direction'
+  | 'id_clash'
+  | 'unrequested'
+  | 'corrupt_chunk'
+  | 'request_overflow'
+  | 'request_out_of_range'
+
+export interface TransferView {
+  id: string
+  direction: 'in' | 'out'
+  peer: string
+  name: string
+  size: number
+  bytes_done: number
+  state: string
+  file_hash: string
+  /** Sender: the file sent; receiver: where it was saved (null until then). */
+  path: string | null
+  rate_bytes_per_s: number
+  eta_s: number | null
+  link: string | null
+  error: { code: string; message: string } | null
+  created_at_ms: number
+  finished_at_ms: number | null
+}
+
+interface Entry {
+  record: TransferRecord
+  incoming: Incoming | null
+  outgoing: Outgoing | null
+  samples: { t_ms: number; bytes: number }[]
+  lastEvent_ms: number
+  eventTimer: TimerHandle | null
+  /** finish() ran: the end was recorded and announced once. */
+  finished: boolean
+}
+
+interface PeerChannel {
+  link: PeerLink
+  channel: Channel
+  message: Message
+  open: boolean
+}
+
+export class TransferEngine extends EventEmitter {
+  readonly counters = new Counters<TransferDropReason>()
+  readonly store: TransferStore
+  private readonly opts: TransferEngineOptions
+  private readonly entries = new Map<string, Entry>()
+  private readonly peers = new Map<string, PeerChannel>()
+  private readonly maintained = new Set<string>()
+  /** Every open transfer channel per peer, oldest first; `peers` holds the one in use. */
+  private readonly openChannels = new Map<string, PeerChannel[]>()
+  private closed = false
+
+  constructor(opts: TransferEngineOptions) {
+    super()
+    this.opts = opts
+    this.store = new TransferStore(opts.home)
+  }
+
+  /** Loads records from disk and resumes what was running. */
+  async start(): Promise<string[]> {
+    await this.store.init()
+    const { records, warnings } = await this.store.loadAll()
+    records.sort((a, b) => a.created_at_ms - b.created_at_ms)
+    for (const record of records) {
+      const entry = this.addEntry(record)
+      try {
+        if (record.direction === 'out' && !TERMINAL_STATES.has(record.state)) {
+          const hashes = await this.store.loadHashes(record.id)
+          if (hashes === null || record.state === 'preparing')
+            throw new Error('its hashes are missing')
+          entry.outgoing = this.makeOutgoing(entry, hashes)
+        } else if (
+          record.direction === 'in' &&
+          (record.state === 'receiving' || record.state === 'moving')
+        ) {
+          const placed = record.state === 'moving' ? await findPlaced(record) : null
+          if (placed !== null) {
+            // The crash came after the move and before the record said so.
+            record.final_path = placed
+            this.finish(entry, 'completed', null)
+            continue
+          }
+          record.state = 'receiving'
+          entry.incoming = this.makeIncoming(entry)
+          await entry.incoming.open()
+        }
+      } catch (err) {
+        warnings.push(`transfer ${record.id} cannot resume: ${(err as Error).message}`)
+        this.finish(entry, 'failed', { code: 'TRANSFER_FAILED', message: (err as Error).message })
+      }
+    }
+    for (const peer of new Set(records.map((r) => r.peer))) this.refreshMaintained(peer)
+    // Sessions that opened while the records were loading.
+    for (const [peer, pc] of this.peers) if (pc.open) this.onPeerOpen(peer)
+    return warnings
+  }
+
+  // ---- channels ----
+
+  /**
+   * Opens the transfer channel on a new session. The peer may open its side
+   * before or after we do: protomux rejects an open nobody waits for, so a
+   * pair handler also answers a later open from the peer.
+   */
+  attach(link: PeerLink): void {
+    if (this.closed) return
+    link.mux.pair({ protocol: TRANSFER_PROTOCOL }, () => this.openChannel(link))
+    this.openChannel(link)
+  }
+
+  private openChannel(link: PeerLink): void {
+    if (this.closed) return
+    const peer = encodeId(link.identity)
+    const pc = { link, open: false } as PeerChannel
+    const channel = link.mux.createChannel({
+      protocol: TRANSFER_PROTOCOL,
+      onopen: () => {
+        pc.open = true
+        this.openChannels.set(peer, [...(this.openChannels.get(peer) ?? []), pc])
+        this.peers.set(peer, pc)
+        this.onPeerOpen(peer)
+      },
+      onclose: () => {
+        pc.open = false
+        const others = (this.openChannels.get(peer) ?? []).filter((x) => x !== pc)
+        if (others.length > 0) this.openChannels.set(peer, others)
+        else this.openChannels.delete(peer)
+        if (this.peers.get(peer) !== pc) return
+        // Two sessions between the same devices (simultaneous connects, §5.8):
+        // when the newer one loses, carry on over the one that stays.
+        const stays = others.at(-1)
+        if (stays !== undefined) {
+          this.peers.set(peer, stays)
+          this.onPeerOpen(peer)
+          return
+        }
+        this.peers.delete(peer)
+        for (const e of this.entriesOf(peer)) {
+          e.incoming?.channelLost()
+          e.outgoing?.channelLost()
+        }
+      },
+      ondrain: () => {
+        for (const e of this.entriesOf(peer)) e.outgoing?.onDrain()
+      },
+    })
+    if (channel === null) return
+    pc.channel = channel
+    pc.message = channel.addMessage({
+      encoding: transferFrameEncoding,
+      onmessage: (b: Buffer) => this.onFrame(peer, b),
+    })
+    channel.open()
+  }
+
+  private sendTo(peer: string, m: TransferMessage): boolean {
+    const pc = this.peers.get(peer)
+    if (pc === undefined || !pc.open) return false
+    return pc.message.send(m)
+  }
+
+  private onPeerOpen(peer: string): void {
+    for (const e of this.entriesOf(peer)) {
+      // A new session replaces the old one, which may not have noticed yet that
+      // it is dead: whatever was requested or queued on it will never come.
+      e.incoming?.channelLost()
+      e.outgoing?.channelLost()
+      if (e.outgoing !== null && !TERMINAL_STATES.has(e.record.state)) {
+        // OFFER is idempotent: it also asks a receiver that restarted where it stands.
+        this.sendTo(peer, e.outgoing.offerMessage())
+      }
+      if (e.incoming !== null && e.record.state === 'receiving') {
+        this.sendTo(peer, { type: 'accept', id: Buffer.from(e.record.id, 'hex') })
+        e.incoming.pump()
+      }
+    }
+  }
+
+  private onFrame(peer: string, raw: Buffer): void {
+    let m: TransferMessage
+    try {
+      m = decodeTransfer(raw)
+    } catch (err) {
+      const code = isParleyError(err) ? err.code : 'MALFORMED_MESSAGE'
+      this.counters.inc(
+        code === 'MESSAGE_TOO_LARGE'
+          ? 'oversize'
+          : code === 'UNKNOWN_MESSAGE_TYPE'
+            ? 'unknown_type'
+            : 'malformed',
+      )
+      return
+    }
+    if (m.type === 'offer') {
+      void this.onOffer(peer, m)
+      return
+    }
+    const e = this.entries.get(m.id.toString('hex'))
+    if (e === undefined || e.record.peer !== peer) {
+      this.counters.inc('unknown_transfer')
+      // A receiver resuming a transfer this sender forgot must be told, or it waits forever.
+      if (m.type === 'request') {
+        this.sendTo(peer, {
+          type: 'cancel',
+          id: m.id,
+          code: RefusalCode.Unknown,
+          reason: 'no such transfer',
+        })
+      }
+      return
+    }
+    this.dispatch(e, m)
+  }
+
+  private dispatch(e: Entry, m: TransferMessage): void {
+    const out = e.outgoing
+    const inc = e.incoming
+    switch (m.type) {
+      case 'accept':
+        if (out === null) break
+        if (e.record.state === 'offered') this.setState(e, 'sending')
+        return
+      case 'request':
+        if (out === null) break
+        out.onRequest(m.index, m.count)
+        return
+      case 'data':
+        if (inc === null) break
+        inc.onData(m.index, m.hash, m.data)
+        return
+      case 'done':
+        if (out === null) break
+        if (TERMINAL_STATES.has(e.record.state)) return
+        void out.stop()
+        out.bytes_done = e.record.size
+        this.finish(e, 'completed', null)
+        return
+      case 'decline':
+      case 'cancel': {
+        if (TERMINAL_STATES.has(e.record.state)) return
+        const who = e.record.direction === 'out' ? 'the recipient' : 'the sender'
+        const error = refusalError(m.type, m.code, `${who}: ${m.reason}`)
+        void (out ?? inc)?.stop()
+        this.finish(e, m.type === 'decline' ? 'declined' : 'cancelled', error)
+        return
+      }
+      default:
+        break
+    }
+    this.counters.inc('wrong_direction')
+  }
+
+  // ---- receiving ----
+
+  private async onOffer(peer: string, m: Offer): Promise<void> {
+    const id = m.id.toString('hex')
+    const known = this.entries.get(id)
+    if (known !== undefined) {
+      if (known.record.peer !== peer || known.record.direction !== 'in') {
+        this.counters.inc('id_clash')
+        return
+      }
+      this.answerRepeatedOffer(peer, known)
+      return
+    }
+    const refuse = (code: RefusalCode, reason: string) =>
+      this.sendTo(peer, { type: 'decline', id: m.id, code, reason })
+    if (!this.opts.enabled) {
+      refuse(RefusalCode.Disabled, 'file transfer is turned off on this node (filetransfer: false)')
+      return
+    }
+    const problem = nameProblem(m.name)
+    if (problem !== null) {
+      refuse(RefusalCode.BadName, `file name refused: ${problem}`)
+      return
+    }
+    if (m.size > INCOMING_FILE_BYTES_MAX) {
+      refuse(
+        RefusalCode.TooLarge,
+        `files over ${INCOMING_FILE_BYTES_MAX} bytes are not accepted here`,
+      )
+      return
+    }
+    const pending = [...this.entries.values()].filter((e) => e.record.state === 'offered').length
+    if (pending >= OFFERS_PENDING_MAX) {
+      refuse(RefusalCode.Busy, 'too many offers are waiting for an answer here; try again later')
+      return
+    }
+    const record: TransferRecord = {
+      id,
+      direction: 'in',
+      peer,
+      name: m.name,
+      size: m.size,
+      chunk_bytes: m.chunk_bytes,
+      file_hash: m.file_hash.toString('hex'),
+      state: 'offered',
+      created_at_ms: this.opts.clock.wallNow(),
+      finished_at_ms: null,
+      error: null,
+    }
+    const entry = this.addEntry(record)
+    await this.store.save(record)
+    this.emit('event', { type: 'transfer.offered', transfer: this.view(entry) })
+    if (this.opts.auto_accept_from.includes(peer)) {
+      try {
+        await this.accept(id, this.opts.download_dir)
+      } catch (err) {
+        const code = isParleyError(err, 'DISK_FULL') ? RefusalCode.NoSpace : RefusalCode.Failed
+        refuse(code, (err as Error).message)
+        this.finish(entry, 'declined', {
+          code: 'TRANSFER_DECLINED',
+          message: (err as Error).message,
+        })
+      }
+    }
+  }
+
+  private answerRepeatedOffer(peer: string, e: Entry): void {
+    const id = Buffer.from(e.record.id, 'hex')
+    const state = e.record.state
+    if (state === 'receiving') {
+      this.sendTo(peer, { type: 'accept', id })
+      e.incoming?.pump()
+    } else if (state === 'completed') {
+      this.sendTo(peer, { type: 'done', id })
+    } else if (state === 'declined' || state === 'cancelled' || state === 'failed') {
+      const code = state === 'declined' ? RefusalCode.ByUser : RefusalCode.Failed
+      const reason = e.record.error?.message ?? state
+      this.sendTo(peer, {
+        type: state === 'declined' ? 'decline' : 'cancel',
+        id,
+        code,
+        reason: reason.slice(0, 200),
+      })
+    }
+  }
+
+  /** Accepts an offer into `dir` (default: the download directory). */
+  async accept(idOrPrefix: string, dir?: string): Promise<TransferView> {
+    const e = this.find(idOrPrefix)
+    if (e.record.direction !== 'in' || e.record.state !== 'offered') {
+      throw new ParleyError(
+        'USAGE',
+        `transfer ${e.record.id.slice(0, 8)} is ${e.record.state}, not an offer waiting for you`,
+      )
+    }
+    if (this.activeCount() >= TRANSFERS_ACTIVE_MAX) {
+      throw new ParleyError(
+        'BUSY',
+        `${TRANSFERS_ACTIVE_MAX} transfers are running; wait for one to finish`,
+      )
+    }
+    const target = resolve(dir ?? this.opts.download_dir)
+    if (target === resolve(this.opts.download_dir))
+      await mkdir(target, { recursive: true, mode: 0o700 })
+    await checkDestination(target, e.record.size)
+    e.record.dir = target
+    e.record.part_path = join(target, `.parley-${e.record.id}.part`)
+    e.record.state = 'receiving'
+    e.incoming = this.makeIncoming(e)
+    await e.incoming.open()
+    await this.store.save(e.record)
+    this.sendTo(e.record.peer, { type: 'accept', id: Buffer.from(e.record.id, 'hex') })
+    this.refreshMaintained(e.record.peer)
+    this.changed(e, true)
+    e.incoming.pump()
+    return this.view(e)
+  }
+
+  async decline(idOrPrefix: string): Promise<TransferView> {
+    const e = this.find(idOrPrefix)
+    if (e.record.direction !== 'in' || e.record.state !== 'offered') {
+      throw new ParleyError(
+        'USAGE',
+        `transfer ${e.record.id.slice(0, 8)} is ${e.record.state}; only an offer can be declined`,
+      )
+    }
+    const id = Buffer.from(e.record.id, 'hex')
+    this.sendTo(e.record.peer, {
+      type: 'decline',
+      id,
+      code: RefusalCode.ByUser,
+      reason: 'declined by the recipient',
+    })
+    this.finish(e, 'declined', { code: 'TRANSFER_DECLINED', message: 'you declined it' })
+    return this.view(e)
+  }
+
+  async cancel(idOrPrefix: string): Promise<TransferView> {
+    const e = this.find(idOrPrefix)
+    if (TERMINAL_STATES.has(e.record.state)) {
+      throw new ParleyError(
+        'USAGE',
+        `transfer ${e.record.id.slice(0, 8)} is already ${e.record.state}`,
+      )
+    }
+    const id = Buffer.from(e.record.id, 'hex')
+    this.sendTo(e.record.peer, {
+      type: 'cancel',
+      id,
+      code: RefusalCode.ByUser,
+      reason: 'cancelled',
+    })
+    await (e.incoming ?? e.outgoing)?.stop()
+    this.finish(e, 'cancelled', { code: 'TRANSFER_CANCELLED', message: 'you cancelled it' })
+    return this.view(e)
+  }
+
+  // ---- sending ----
+
+  /** Offers a file to a peer: hashes it (state `preparing`), then offers it whenever the peer is reachable. */
+  async send(peerId: string, path: string): Promise<TransferView> {
+    if (!this.opts.enabled) {
+      throw new ParleyError(
+        'FILETRANSFER_DISABLED',
+        'file transfer is turned off on this node (filetransfer: false); see `parley status` for where it is set',
+      )
+    }
+    const identity = decodeId(peerId)
+    const peer = encodeId(identity)
+    const source = resolve(path)
+    const info = await stat(source).catch((err: NodeJS.ErrnoException) => {
+      throw new ParleyError(
+        'USAGE',
+        `cannot read ${source}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
+      )
+    })
+    if (info.isDirectory()) {
+      throw new ParleyError(
+        'USAGE',
+        `${source} is a folder; folders are not supported yet (send an archive of it)`,
+      )
+    }
+    if (!info.isFile()) throw new ParleyError('USAGE', `${source} is not a regular file`)
+    await access(source, fsConstants.R_OK).catch(() => {
+      throw new ParleyError('USAGE', `cannot read ${source}: permission denied`)
+    })
+    if (info.size > FILE_BYTES_MAX) {
+      throw new ParleyError(
+        'FILE_TOO_LARGE',
+        `${source} is over ${FILE_BYTES_MAX} bytes, the protocol's limit`,
+      )
+    }
+    const name = basename(source)
+    const problem = nameProblem(name)
+    if (problem !== null) {
+      throw new ParleyError(
+        'BAD_FILE_NAME',
+        `the recipient would refuse "${name}": ${problem}; rename it first`,
+      )
+    }
+    if (this.activeCount() >= TRANSFERS_ACTIVE_MAX) {
+      throw new ParleyError(
+        'BUSY',
+        `${TRANSFERS_ACTIVE_MAX} transfers are running; wait for one to finish`,
+      )
+    }
+    const record: TransferRecord = {
+      id: Buffer.from(this.opts.random.bytes(TRANSFER_ID_BYTES)).toString('hex'),
+      direction: 'out',
+      peer,
+      name,
+      size: info.size,
+      chunk_bytes: chunkBytesFor(info.size),
+      file_hash: '',
+      state: 'preparing',
+      created_at_ms: this.opts.clock.wallNow(),
+      finished_at_ms: null,
+      error: null,
+      source_path: source,
+      source_mtime_ms: Math.floor(info.mtimeMs),
+    }
+    const entry = this.addEntry(record)
+    void this.prepare(entry, identity)
+    return this.view(entry)
+  }
+
+  private async prepare(e: Entry, identity: Buffer): Promise<void> {
+    const r = e.record
+    try {
+      const { chunk_hashes, file_hash } = await hashFile(r.source_path!, r.size, r.chunk_bytes)
+      if (this.closed || TERMINAL_STATES.has(r.state)) return
+      r.file_hash = file_hash.toString('hex')
+      r.state = 'offered'
+      await this.store.saveHashes(r.id, chunk_hashes)
+      await this.store.save(r)
+      e.outgoing = this.makeOutgoing(e, chunk_hashes)
+    } catch (err) {
+      this.finish(e, 'failed', {
+        code: 'TRANSFER_FAILED',
+        message: `could not read the file: ${(err as Error).message}`,
+      })
+      return
+    }
+    this.changed(e, true)
+    this.refreshMaintained(r.peer)
+    if (this.peers.get(r.peer)?.open) this.sendTo(r.peer, e.outgoing.offerMessage())
+    else this.opts.connect(identity).catch(() => {}) // maintain() keeps trying
+  }
+
+  // ---- shared ----
+
+  private makeIncoming(e: Entry): Incoming {
+    const peer = e.record.peer
+    return new Incoming(e.record, {
+      clock: this.opts.clock,
+      store: this.store,
+      send: (m) => this.sendTo(peer, m),
+      linkPath: () => this.peers.get(peer)?.link.path() ?? null,
+      changed: () => this.changed(e, false),
+      ended: (code, message) =>
+        this.finish(
+          e,
+          code === null ? 'completed' : 'failed',
+          code === null ? null : refusalError('cancel', code, message ?? ''),
+        ),
+      count: (reason) => this.counters.inc(reason),
+    })
+  }
+
+  private makeOutgoing(e: Entry, hashes: Buffer): Outgoing {
+    const peer = e.record.peer
+    return new Outgoing(e.record, hashes, {
+      send: (m) => this.sendTo(peer, m),
+      canSend: () => this.peers.get(peer)?.open === true,
+      changed: () => this.changed(e, false),
+      ended: (code, message) =>
+        this.finish(e, 'failed', refusalError('cancel', code ?? RefusalCode.Failed, message ?? '')),
+      count: (reason) => this.counters.inc(reason),
+      tamper: this.opts.tamper,
+    })
+  }
+
+  private addEntry(record: TransferRecord): Entry {
+    const entry: Entry = {
+      record,
+      incoming: null,
+      outgoing: null,
+      samples: [],
+      lastEvent_ms: 0,
+      eventTimer: null,
+      finished: TERMINAL_STATES.has(record.state),
+    }
+    this.entries.set(record.id, entry)
+    this.prune()
+    return entry
+  }
+
+  private prune(): void {
+    if (this.entries.size <= TRANSFERS_KEPT_MAX) return
+    for (const [id, e] of this.entries) {
+      if (this.entries.size <= TRANSFERS_KEPT_MAX) break
+      if (!TERMINAL_STATES.has(e.record.state)) continue
+      this.entries.delete(id)
+      void this.store.remove(id)
+    }
+  }
+
+  private setState(e: Entry, state: TransferRecord['state']): void {
+    e.record.state = state
+    void this.store.save(e.record).catch(() => {})
+    this.changed(e, true)
+  }
+
+  private finish(e: Entry, state: TransferRecord['state'], error: TransferRecord['error']): void {
+    if (e.finished) return
+    e.finished = true
+    e.record.state = state
+    e.record.error = error
+    e.record.finished_at_ms = this.opts.clock.wallNow()
+    e.record.verified = undefined
+    if (e.record.file_hash !== '') void this.store.save(e.record).catch(() => {})
+    void this.store.removeHashes(e.record.id).catch(() => {})
+    this.refreshMaintained(e.record.peer)
+    this.changed(e, true)
+  }
+
+  /** Progress events at most every PROGRESS_EVENT_MS per transfer; state changes at once. */
+  private changed(e: Entry, now: boolean): void {
+    const t = this.opts.clock.now()
+    const bytes = this.bytesDone(e)
+    const last = e.samples.at(-1)
+    if (last === undefined || t - last.t_ms >= 200) {
+      e.samples.push({ t_ms: t, bytes })
+      if (e.samples.length > 16) e.samples.shift()
+    }
+    if (!now && t - e.lastEvent_ms < PROGRESS_EVENT_MS) {
+      if (e.eventTimer === null) {
+        e.eventTimer = this.opts.clock.setTimeout(() => {
+          e.eventTimer = null
+          this.changed(e, true)
+        }, PROGRESS_EVENT_MS)
+      }
+      return
+    }
+    e.lastEvent_ms = t
+    this.emit('event', { type: 'transfer.updated', transfer: this.view(e) })
+  }
+
+  private bytesDone(e: Entry): number {
+    if (e.record.state === 'completed') return e.record.size
+    return e.incoming?.bytes_done ?? e.outgoing?.bytes_done ?? 0
+  }
+
+  view(e: Entry): TransferView {
+    const r = e.record
+    const bytes = this.bytesDone(e)
+    const first = e.samples[0]
+    const t = this.opts.clock.now()
+    const running = r.state === 'sending' || r.state === 'receiving'
+    const rate =
+      running && first !== undefined && t - first.t_ms > 0
+        ? ((bytes - first.bytes) * 1000) / (t - first.t_ms)
+        : 0
+    return {
+      id: r.id,
+      direction: r.direction,
+      peer: r.peer,
+      name: r.name,
+      size: r.size,
+      bytes_done: bytes,
+      state: r.state,
+      file_hash: r.file_hash,
+      path: r.direction === 'out' ? (r.source_path ?? null) : (r.final_path ?? null),
+      rate_bytes_per_s: Math.round(rate),
+      eta_s: running && rate > 0 ? Math.ceil((r.size - bytes) / rate) : null,
+      link: this.peers.get(r.peer)?.link.path() ?? null,
+      error: r.error,
+      created_at_ms: r.created_at_ms,
+      finished_at_ms: r.finished_at_ms,
+    }
+  }
+
+  list(): TransferView[] {
+    return [...this.entries.values()].map((e) => this.view(e))
+  }
+
+  get(idOrPrefix: string): TransferView {
+    return this.view(this.find(idOrPrefix))
+  }
+
+  /** A transfer by its id or a unique prefix of at least 4 hex digits. */
+  private find(idOrPrefix: string): Entry {
+    const p = idOrPrefix.trim().toLowerCase()
+    if (!/^[0-9a-f]{4,32}$/.test(p)) {
+      throw new ParleyError(
+        'USAGE',
+        `"${idOrPrefix}" is not a transfer ID (4 to 32 hex digits; see \`parley transfers\`)`,
+      )
+    }
+    const matches = [...this.entries.values()].filter((e) => e.record.id.startsWith(p))
+    if (matches.length === 1) return matches[0]!
+    if (matches.length === 0) {
+      throw new ParleyError(
+        'TRANSFER_NOT_FOUND',
+        `no transfer ${p}; \`parley transfers\` lists them`,
+      )
+    }
+    throw new ParleyError('USAGE', `${p} matches ${matches.length} transfers; give more digits`)
+  }
+
+  private entriesOf(peer: string): Entry[] {
+    return [...this.entries.values()].filter((e) => e.record.peer === peer)
+  }
+
+  private activeCount(): number {
+    return [...this.entries.values()].filter((e) => isActive(e.record)).length
+  }
+
+  /** Keeps a session to a peer while a transfer with it is running, so it resumes after a break. */
+  private refreshMaintained(peer: string): void {
+    if (this.closed) return
+    const active = this.entriesOf(peer).some((e) => isActive(e.record))
+    if (active && !this.maintained.has(peer)) {
+      this.maintained.add(peer)
+      this.opts.maintain(decodeId(peer))
+    } else if (!active && this.maintained.has(peer)) {
+      this.maintained.delete(peer)
+      this.opts.release(decodeId(peer))
+    }
+  }
+
+  /** Daemon shutdown: progress is saved and resumes on the next start. */
+  async close(): Promise<void> {
+    this.closed = true
+    for (const e of this.entries.values()) {
+      if (e.eventTimer !== null) this.opts.clock.clearTimeout(e.eventTimer)
+      await e.incoming?.suspend()
+      await e.outgoing?.stop()
+    }
+  }
+}

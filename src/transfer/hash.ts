@@ -1,0 +1,98 @@
+// Chunk and file hashes (docs/PROTOCOL.md §8.3): BLAKE2b-256 of each chunk,
+// and a file hash over the size, the chunk size and the chunk hashes in
+// order. The receiver checks each chunk as it arrives and the whole file from
+// the chunk hashes, so the data is hashed once on each side.
+
+import { read, write } from 'node:fs'
+import { open } from 'node:fs/promises'
+import sodium from 'sodium-native'
+import { throwIfAborted } from '../util/errors.js'
+import { FILE_HASH_CONTEXT, HASH_BYTES } from './constants.js'
+import { chunkCount, chunkLength } from './wire.js'
+
+export function chunkHash(data: Uint8Array): Buffer {
+  const out = Buffer.alloc(HASH_BYTES)
+  sodium.crypto_generichash(out, data)
+  return out
+}
+
+/** §8.3: BLAKE2b-256(context ‖ 0x00 ‖ u64le size ‖ u32le chunk_bytes ‖ hash_0 ‖ … ‖ hash_n-1). */
+export function fileHash(size: number, chunk_bytes: number, chunkHashes: Uint8Array): Buffer {
+  const head = Buffer.alloc(FILE_HASH_CONTEXT.length + 1 + 12)
+  head.write(FILE_HASH_CONTEXT, 0, 'ascii')
+  head.writeBigUInt64LE(BigInt(size), FILE_HASH_CONTEXT.length + 1)
+  head.writeUInt32LE(chunk_bytes, FILE_HASH_CONTEXT.length + 9)
+  const out = Buffer.alloc(HASH_BYTES)
+  sodium.crypto_generichash(out, Buffer.concat([head, chunkHashes]))
+  return out
+}
+
+/**
+ * Reads `path` once and returns every chunk hash (concatenated) and the file
+ * hash. Memory: one chunk buffer plus 32 bytes per chunk.
+ */
+export async function hashFile(
+  path: string,
+  size: number,
+  chunk_bytes: number,
+  signal?: AbortSignal,
+): Promise<{ chunk_hashes: Buffer; file_hash: Buffer }> {
+  const count = chunkCount(size, chunk_bytes)
+  const chunk_hashes = Buffer.alloc(count * HASH_BYTES)
+  const buf = Buffer.allocUnsafe(chunk_bytes)
+  const handle = await open(path, 'r')
+  try {
+    for (let i = 0; i < count; i++) {
+      throwIfAborted(signal)
+      const length = chunkLength(size, chunk_bytes, i)
+      await readFully(handle, buf, length, i * chunk_bytes)
+      sodium.crypto_generichash(
+        chunk_hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
+        buf.subarray(0, length),
+      )
+    }
+  } finally {
+    await handle.close()
+  }
+  return { chunk_hashes, file_hash: fileHash(size, chunk_bytes, chunk_hashes) }
+}
+
+// Chunk I/O uses the callback API on the raw descriptor: FileHandle's
+// promise methods cost about 3x more per call (measured: 256 MiB in 256 KiB
+// writes took 230 ms through FileHandle.write, 71 ms through fs.write).
+
+/** Reads exactly `length` bytes at `position`, or throws (the file got shorter). */
+export async function readFully(
+  handle: { fd: number },
+  buf: Buffer,
+  length: number,
+  position: number,
+): Promise<void> {
+  let done = 0
+  while (done < length) {
+    const bytesRead = await new Promise<number>((resolve, reject) =>
+      read(handle.fd, buf, done, length - done, position + done, (err, n) =>
+        err ? reject(err) : resolve(n),
+      ),
+    )
+    if (bytesRead === 0)
+      throw new Error(`the file is shorter than expected (at byte ${position + done})`)
+    done += bytesRead
+  }
+}
+
+/** Writes all of `buf` at `position`. */
+export async function writeFully(
+  handle: { fd: number },
+  buf: Buffer,
+  position: number,
+): Promise<void> {
+  let done = 0
+  while (done < buf.byteLength) {
+    done += await new Promise<number>((resolve, reject) =>
+      write(handle.fd, buf, done, buf.byteLength - done, position + done, (err, n) =>
+        err ? reject(err) : resolve(n),
+      ),
+    )
+  }
+}

@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
+import type { TransferView } from '../../src/transfer/index.js'
+import {
+  initUsers,
+  runCli,
+  startTestnetProcess,
+  type TestnetProcess,
+  tempDir,
+} from '../helpers/cli.js'
+
+const GiB = 1024 * 1024 * 1024
+const RSS_BYTES_MAX = 150 * 1000 * 1000
+
+// Real daemons on a private loopback testnet, driven through the real CLI.
+describe('file transfer between daemons', () => {
+  let root: Awaited<ReturnType<typeof tempDir>>
+  let testnet: TestnetProcess
+  const daemons = new Map<string, DaemonProcess>()
+  const ids: Record<string, string> = {}
+  const home = (name: string) => join(root.path, name)
+  const cli = (name: string, args: string[]) =>
+    runCli([...args, '--home', home(name), '--json'], { timeout_ms: 60_000 })
+  const start = async (name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) => {
+    const d = await spawnDaemon({
+      home: home(name),
+      args: ['--bootstrap', testnet.bootstrap, '--port', '0', ...extra],
+      env,
+    })
+    daemons.set(name, d)
+    return d
+  }
+  const list = async (name: string) =>
+    (await daemons.get(name)!.client.request<{ transfers: TransferView[] }>('GET', '/v1/transfers'))
+      .transfers
+  const waitFor = async (name: string, pred: (t: TransferView) => boolean) => {
+    for (;;) {
+      const t = (await list(name)).find(pred)
+      if (t !== undefined) return t
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  before(async () => {
+    root = await tempDir('transfer')
+    testnet = await startTestnetProcess(['--nodes', '3'])
+    Object.assign(ids, await initUsers(root.path, ['alice', 'bob', 'carol', 'dave']))
+    await Promise.all([
+      start('alice'),
+      start('bob'),
+      start('carol', ['--no-filetransfer']),
+      start('dave', [], { PARLEY_TEST_CORRUPT_CHUNKS: '2' }),
+    ])
+  })
+
+  after(async () => {
+    await Promise.all([...daemons.values()].map((d) => d.stop('SIGKILL')))
+    await testnet?.stop()
+    await root?.cleanup()
+  })
+
+  // The timeout only turns a hang into a failure; it asserts nothing about speed.
+  test('1 GiB, receiver SIGKILLed near 50% and restarted: completes, hash matches, RSS ≤ 150 MB', {
+    timeout: 600_000,
+  }, async (t) => {
+    const source = join(root.path, 'big.bin')
+    await writeDistinctChunks(source, GiB)
+    const inbox = join(root.path, 'inbox')
+    await mkdir(inbox)
+
+    const sent = await cli('alice', ['send-file', ids.bob!, source, '--detach'])
+    assert.equal(sent.code, 0, sent.stderr)
+    const id = (JSON.parse(sent.stdout) as TransferView).id
+    await waitFor('bob', (t) => t.id === id && t.state === 'offered')
+    const rss = new RssSampler()
+    rss.watch(daemons.get('bob')!.child.pid!)
+    const accepted = await cli('bob', [
+      'transfers',
+      'accept',
+      id.slice(0, 8),
+      '--to',
+      inbox,
+      '--detach',
+    ])
+    assert.equal(accepted.code, 0, accepted.stderr)
+
+    const half = await waitFor('bob', (t) => t.id === id && t.bytes_done >= GiB / 2)
+    assert.equal(half.state, 'receiving')
+    await daemons.get('bob')!.stop('SIGKILL')
+
+    const bob = await start('bob')
+    rss.watch(bob.child.pid!)
+    const resumed = (await list('bob')).find((t) => t.id === id)!
+    assert.equal(resumed.state, 'receiving', 'the transfer is still on after the restart')
+    assert.ok(resumed.bytes_done > 0, 'verified chunks survived SIGKILL')
+
+    const done = await waitFor('bob', (t) => t.id === id && TERMINAL.has(t.state))
+    rss.stop()
+    assert.equal(done.state, 'completed', JSON.stringify(done.error))
+    await waitFor('alice', (t) => t.id === id && t.state === 'completed')
+    assert.equal(done.path, join(inbox, 'big.bin'))
+    assert.deepEqual(await readdir(inbox), ['big.bin'], 'no partial file left behind')
+    assert.equal(await sha256(done.path!), await sha256(source))
+    assert.ok(rss.samples > 10, `RSS sampled ${rss.samples} times`)
+    assert.ok(rss.max_bytes <= RSS_BYTES_MAX, `receiver RSS peaked at ${rss.max_bytes} bytes`)
+    t.diagnostic(
+      `receiver RSS peak ${(rss.max_bytes / 1e6).toFixed(1)} MB over ${rss.samples} samples`,
+    )
+    await rm(done.path!)
+    await rm(source)
+  })
+
+  test('a chunk corrupted on the path is detected and fetched again', async () => {
+    const source = join(root.path, 'report.pdf')
+    const data = randomBytes(5 * 256 * 1024 + 7)
+    await writeFile(source, data)
+    const sent = await cli('dave', ['send-file', ids.bob!, source, '--detach'])
+    assert.equal(sent.code, 0, sent.stderr)
+    const id = (JSON.parse(sent.stdout) as TransferView).id
+    await waitFor('bob', (t) => t.id === id && t.state === 'offered')
+    const r = await cli('bob', ['transfers', 'accept', id, '--to', join(root.path, 'inbox')])
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout) as TransferView
+    assert.deepEqual(await readFile(out.path!), data)
+    const status = JSON.parse((await cli('bob', ['status'])).stdout)
+    assert.equal(status.counters.transfers.corrupt_chunk, 2)
+  })
+
+  test('filetransfer off: the sender is told why; the node itself refuses to send', async () => {
+    const source = join(root.path, 'note.txt')
+    await writeFile(source, 'hi')
+    const r = await cli('alice', ['send-file', ids.carol!, source])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /FILETRANSFER_DISABLED/)
+    assert.match(r.stderr, /file transfer is turned off/)
+    const own = await runCli(['send-file', ids.alice!, source, '--home', home('carol')])
+    assert.equal(own.code, 1)
+    assert.match(own.stderr, /file transfer is turned off on this node/)
+  })
+
+  test('hostile names are refused before anything is sent; a typo in the ID is a usage error', async () => {
+    for (const name of ['CON.txt', 'a:b', 'trailing.']) {
+      const path = join(root.path, name)
+      await writeFile(path, 'x')
+      const r = await cli('alice', ['send-file', ids.bob!, path])
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`)
+      assert.match(r.stderr, /BAD_FILE_NAME/)
+    }
+    const bad = await cli('alice', ['send-file', 'not-an-id', join(root.path, 'note.txt')])
+    assert.equal(bad.code, 2)
+  })
+})
+
+// A supernode relays; both clients may only connect through it (test-only
+// PARLEY_TEST_FORCE_RELAY). The receiver paces a relayed transfer under the
+// relay's per-session cap, so the relay never cuts it.
+describe('file transfer over a relayed path', () => {
+  let root: Awaited<ReturnType<typeof tempDir>>
+  let testnet: TestnetProcess
+  const daemons: DaemonProcess[] = []
+  const ids: Record<string, string> = {}
+
+  before(async () => {
+    root = await tempDir('transfer-relay')
+    testnet = await startTestnetProcess(['--nodes', '3'])
+    Object.assign(ids, await initUsers(root.path, ['s1', 'erin', 'frank']))
+    const common = ['--bootstrap', testnet.bootstrap, '--port', '0']
+    daemons.push(
+      await spawnDaemon({ home: join(root.path, 's1'), args: [...common, '--supernode'] }),
+    )
+    const env = { PARLEY_TEST_FORCE_RELAY: '1' }
+    for (const name of ['erin', 'frank']) {
+      daemons.push(await spawnDaemon({ home: join(root.path, name), args: common, env }))
+    }
+  })
+
+  after(async () => {
+    await Promise.all(daemons.map((d) => d.stop('SIGKILL')))
+    await testnet?.stop()
+    await root?.cleanup()
+  })
+
+  test('a file crosses a relay intact and the relay does not cut it', async () => {
+    const source = join(root.path, 'voice memo.ogg')
+    const data = randomBytes(600 * 1024)
+    await writeFile(source, data)
+    const frankHome = join(root.path, 'frank')
+    const sent = await runCli([
+      'send-file',
+      ids.frank!,
+      source,
+      '--detach',
+      '--json',
+      '--home',
+      join(root.path, 'erin'),
+    ])
+    assert.equal(sent.code, 0, sent.stderr)
+    const id = (JSON.parse(sent.stdout) as TransferView).id
+    let offered = false
+    while (!offered) {
+      const r = await runCli(['transfers', '--json', '--home', frankHome])
+      offered = (JSON.parse(r.stdout).transfers as TransferView[]).some((t) => t.id === id)
+      if (!offered) await new Promise((res) => setTimeout(res, 100))
+    }
+    const r = await runCli(
+      ['transfers', 'accept', id, '--to', root.path, '--json', '--home', frankHome],
+      {
+        timeout_ms: 60_000,
+      },
+    )
+    assert.equal(r.code, 0, r.stderr)
+    const done = JSON.parse(r.stdout) as TransferView
+    assert.deepEqual(await readFile(done.path!), data)
+    const status = JSON.parse((await runCli(['status', '--json', '--home', frankHome])).stdout)
+    assert.deepEqual(
+      status.peers.map((p: { path: string }) => p.path),
+      ['relayed'],
+    )
+  })
+})
+
+const TERMINAL = new Set(['completed', 'declined', 'cancelled', 'failed'])
+
+/** 1 MiB of random bytes repeated, each MiB stamped with its index so no two chunks are alike. */
+async function writeDistinctChunks(path: string, size: number): Promise<void> {
+  const block = randomBytes(1024 * 1024)
+  const h = await open(path, 'w')
+  try {
+    for (let off = 0; off < size; off += block.length) {
+      block.writeUInt32LE(off / block.length, 0)
+      await h.write(block, 0, Math.min(block.length, size - off), off)
+    }
+  } finally {
+    await h.close()
+  }
+}
+
+function sha256(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256')
+    createReadStream(path)
+      .on('data', (d) => hash.update(d))
+      .on('end', () => resolve(hash.digest('hex')))
+      .on('error', reject)
+  })
+}
+
+/** Samples a process's resident set size from /proc every 50 ms. */
+class RssSampler {
+  max_bytes = 0
+  samples = 0
+  private timer: NodeJS.Timeout | null = null
+  watch(pid: number): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = setInterval(() => {
+      readFile(`/proc/${pid}/status`, 'utf8').then(
+        (text) => {
+          const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(text)?.[1] ?? 0)
+          this.samples++
+          this.max_bytes = Math.max(this.max_bytes, kb * 1024)
+        },
+        () => {},
+      )
+    }, 50)
+  }
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer)
+  }
+}
