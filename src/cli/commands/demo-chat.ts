@@ -91,7 +91,8 @@ export async function demoChat(opts: {
   })
 
   await bob.stop()
-  daemons.splice(daemons.indexOf(bob), 1)
+  // bob keeps his place in `daemons`: later demo steps take daemons[1] as bob.
+  const bobAt = daemons.indexOf(bob)
   const offline = ['are you there?', 'call me when you are back']
   t = performance.now()
   for (const text of offline)
@@ -111,6 +112,8 @@ export async function demoChat(opts: {
 
   t = performance.now()
   bob = await spawn('bob')
+  daemons.splice(daemons.indexOf(bob), 1)
+  daemons[bobAt] = bob
   const got = await until('the offline messages', async () => {
     const h = await history(bob, ids.alice!)
     return offline.every((x) => h.messages.some((m) => m.text === x)) ? h : null
