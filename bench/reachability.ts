@@ -70,6 +70,7 @@ export async function benchReachability(): Promise<void> {
           const c = cell(a, b)
           if (r.code !== 0) {
             c.failures++
+            console.log(`  ${a} → ${b} failed: ${r.stderr.trim().slice(0, 300)}`)
             continue
           }
           const out = JSON.parse(r.stdout) as {
