@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdir, open } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +9,7 @@ import { startTestnet } from '../src/net/index.js'
 import { RELAYED_BYTES_PER_S } from '../src/transfer/index.js'
 import { percentile } from '../src/util/stats.js'
 import { tempDir } from '../test/helpers/cli.js'
+import { writeDistinctChunks } from '../test/helpers/files.js'
 
 const SIZE_BYTES = Number(process.env.BENCH_TRANSFER_BYTES ?? 256 * 1024 * 1024)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -34,7 +35,7 @@ export async function benchTransfer(): Promise<void> {
   const bootstrap = testnet.bootstrap.map((b) => `${b.host}:${b.port}`).join(',')
   try {
     const file = join(dir.path, 'payload.bin')
-    await writePayload(file, SIZE_BYTES)
+    await writeDistinctChunks(file, SIZE_BYTES)
     const tls = makeCertificate(dir.path)
     const results = await runPair({
       bootstrap,
@@ -82,7 +83,7 @@ async function benchRelayed(bootstrap: string, root: string): Promise<void> {
   })
   try {
     const file = join(root, 'relayed.bin')
-    await writePayload(file, RELAYED_BYTES)
+    await writeDistinctChunks(file, RELAYED_BYTES)
     const results = await runPair({
       bootstrap,
       dir: root,
@@ -162,18 +163,4 @@ function makeCertificate(dir: string): { cert: string; key: string } {
     stdio: 'ignore',
   })
   return { cert, key }
-}
-
-async function writePayload(path: string, size: number): Promise<void> {
-  const { randomBytes } = await import('node:crypto')
-  const block = randomBytes(1024 * 1024)
-  const h = await open(path, 'w')
-  try {
-    for (let off = 0; off < size; off += block.length) {
-      block.writeUInt32LE(off / block.length, 0)
-      await h.write(block, 0, Math.min(block.length, size - off), off)
-    }
-  } finally {
-    await h.close()
-  }
 }

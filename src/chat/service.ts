@@ -11,7 +11,7 @@ import { type MailboxClient, openSealed, sealTo } from '../mailbox/index.js'
 import type { Session, SessionManager } from '../session/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
-import { ParleyError } from '../util/errors.js'
+import { decodeDropReason, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import {
   CHAT_PROTOCOL,
@@ -508,14 +508,7 @@ export class ChatService {
   }
 
   private countDecodeError(err: unknown): void {
-    const code = err instanceof ParleyError ? err.code : 'MALFORMED_MESSAGE'
-    this.counters.inc(
-      code === 'MESSAGE_TOO_LARGE'
-        ? 'oversize'
-        : code === 'UNKNOWN_MESSAGE_TYPE'
-          ? 'unknown_type'
-          : 'malformed',
-    )
+    this.counters.inc(decodeDropReason(err))
   }
 
   private checkId(id: string): void {

@@ -4,10 +4,11 @@
 
 /** hyperdht's default UDP port, the `ListenPort` an administrator opens (src/net/constants.ts). */
 export const DHT_PORT_DEFAULT = 49737
-/** Where a supernode's TCP/WebSocket gateway listens when not told otherwise: 443 passes most firewalls. */
-export const GATEWAY_PORT_SUPERNODE_DEFAULT = 443
-/** The gateway is opt-in on a supernode (gateway_port; 443 recommended): no port opens by surprise. */
-export const GATEWAY_PORT_BUILT = false
+/**
+ * The port docs/ADMIN.md recommends for a supernode's TCP gateway (443 passes
+ * most firewalls). Not a default: the gateway is opt-in, no port opens by surprise.
+ */
+export const GATEWAY_PORT_RECOMMENDED = 443
 
 // Relay caps default to what the supernode enforces (src/supernode/constants.ts says why).
 export {

@@ -3,8 +3,6 @@ import { inspect } from 'node:util'
 import { ParleyError } from '../util/errors.js'
 import {
   DHT_PORT_DEFAULT,
-  GATEWAY_PORT_BUILT,
-  GATEWAY_PORT_SUPERNODE_DEFAULT,
   RELAY_SESSION_BYTES_PER_S_MAX_DEFAULT,
   RELAY_SESSIONS_MAX_DEFAULT,
   RELAY_TOTAL_BYTES_PER_S_MAX_DEFAULT,
@@ -159,10 +157,6 @@ function defaultFor(key: ConfigKey, resolved: (k: ConfigKey) => Value): Value {
     case 'port':
       return DHT_PORT_DEFAULT
     case 'gateway_port':
-      // 0 until the gateway exists (issue 3); then supernodes default to GATEWAY_PORT_SUPERNODE_DEFAULT.
-      return GATEWAY_PORT_BUILT && resolved('supernode') === true
-        ? GATEWAY_PORT_SUPERNODE_DEFAULT
-        : 0
     case 'metrics_port':
     case 'api_port':
       return 0

@@ -4,7 +4,7 @@ import Protomux, { type Message } from 'protomux'
 import { type DeviceCertificate, verifyDeviceCertificate } from '../identity/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
-import { ParleyError } from '../util/errors.js'
+import { decodeDropReason, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import {
   CONTROL_PROTOCOL,
@@ -246,14 +246,7 @@ export class Session extends EventEmitter {
     try {
       msg = decodeControl(raw)
     } catch (err) {
-      const code = err instanceof ParleyError ? err.code : 'MALFORMED_MESSAGE'
-      this.counters.inc(
-        code === 'MESSAGE_TOO_LARGE'
-          ? 'oversize'
-          : code === 'UNKNOWN_MESSAGE_TYPE'
-            ? 'unknown_type'
-            : 'malformed',
-      )
+      this.counters.inc(decodeDropReason(err))
       return
     }
     this.lastReceived_ms = this.opts.clock.now()

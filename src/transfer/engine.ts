@@ -13,7 +13,7 @@ import type { Channel, Message } from 'protomux'
 import { decodeId, encodeId } from '../identity/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
-import { isParleyError, ParleyError } from '../util/errors.js'
+import { decodeDropReason, isParleyError, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import {
   FILE_BYTES_MAX,
@@ -249,14 +249,7 @@ export class TransferEngine extends EventEmitter {
     try {
       m = decodeTransfer(raw)
     } catch (err) {
-      const code = isParleyError(err) ? err.code : 'MALFORMED_MESSAGE'
-      this.counters.inc(
-        code === 'MESSAGE_TOO_LARGE'
-          ? 'oversize'
-          : code === 'UNKNOWN_MESSAGE_TYPE'
-            ? 'unknown_type'
-            : 'malformed',
-      )
+      this.counters.inc(decodeDropReason(err))
       return
     }
     if (m.type === 'offer') {

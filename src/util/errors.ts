@@ -73,3 +73,13 @@ export function assert(condition: unknown, message: string): asserts condition {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ParleyError('ABORTED', 'the operation was cancelled')
 }
+
+/** The counter a decoder's rejection is counted under when a frame is dropped. */
+export type DecodeDropReason = 'oversize' | 'unknown_type' | 'malformed'
+
+export function decodeDropReason(err: unknown): DecodeDropReason {
+  const code = err instanceof ParleyError ? err.code : 'MALFORMED_MESSAGE'
+  if (code === 'MESSAGE_TOO_LARGE') return 'oversize'
+  if (code === 'UNKNOWN_MESSAGE_TYPE') return 'unknown_type'
+  return 'malformed'
+}

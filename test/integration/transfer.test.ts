@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
@@ -13,6 +13,7 @@ import {
   type TestnetProcess,
   tempDir,
 } from '../helpers/cli.js'
+import { writeDistinctChunks } from '../helpers/files.js'
 
 const GiB = 1024 * 1024 * 1024
 const RSS_BYTES_MAX = 150 * 1000 * 1000
@@ -225,20 +226,6 @@ describe('file transfer over a relayed path', () => {
 })
 
 const TERMINAL = new Set(['completed', 'declined', 'cancelled', 'failed'])
-
-/** 1 MiB of random bytes repeated, each MiB stamped with its index so no two chunks are alike. */
-async function writeDistinctChunks(path: string, size: number): Promise<void> {
-  const block = randomBytes(1024 * 1024)
-  const h = await open(path, 'w')
-  try {
-    for (let off = 0; off < size; off += block.length) {
-      block.writeUInt32LE(off / block.length, 0)
-      await h.write(block, 0, Math.min(block.length, size - off), off)
-    }
-  } finally {
-    await h.close()
-  }
-}
 
 function sha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {

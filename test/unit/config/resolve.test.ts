@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { CONFIG_KEYS, GATEWAY_PORT_BUILT, resolveConfig } from '../../../src/config/index.js'
+import { CONFIG_KEYS, resolveConfig } from '../../../src/config/index.js'
 import { rejectsWith, resolveWith } from './helpers.js'
 
 describe('resolveConfig precedence', () => {
@@ -52,7 +52,8 @@ describe('resolveConfig precedence', () => {
     assert.equal(on.sources.supernode, 'env')
     assert.equal(on.config.relay.enabled, true)
     assert.equal(on.sources['relay.enabled'], 'default')
-    assert.equal(on.config.gateway_port, GATEWAY_PORT_BUILT ? 443 : 0)
+    // The gateway is opt-in even on a supernode.
+    assert.equal(on.config.gateway_port, 0)
     const noRelay = await resolveWith({
       flags: { supernode: true, 'no-relay': true, 'gateway-port': '0' },
     })
