@@ -19,7 +19,8 @@ import { buildRoutes } from './routes.js'
 
 const debugEnabled = process.env.PARLEY_DEBUG !== undefined && process.env.PARLEY_DEBUG !== ''
 function debug(...args: unknown[]): void {
-  if (debugEnabled) console.error('[parley]', ...args)
+  // Milliseconds since start: enough to see where a connect spends its time.
+  if (debugEnabled) console.error(`[parley ${performance.now().toFixed(1)}]`, ...args)
 }
 
 export const AGENT = `parley/0.1.0 (protocol ${PROTOCOL_VERSION})`

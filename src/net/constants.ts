@@ -35,3 +35,11 @@ export const GATEWAY_RETRY_MS_MIN = 250
 export const GATEWAY_RETRY_MS_MAX = 10_000
 /** Longest proxy reply header (HTTP CONNECT) we read before giving up on the proxy. */
 export const PROXY_REPLY_BYTES_MAX = 8_192
+/**
+ * Pause after one random-port ("birthday") punch before the next may start.
+ * hyperdht's default is 20 s; a host behind a symmetric NAT dialled by two
+ * peers in a row then answers the second "try later", and that peer waits
+ * another 10–20 s on the relay before punching at all. hyperdht still runs at
+ * most one random punch at a time (256 sockets), which is the real bound.
+ */
+export const RANDOM_PUNCH_INTERVAL_MS = 2_000

@@ -55,6 +55,7 @@ export function dialOnce(opts: {
     ...(relay === null ? {} : { relayThrough: relay }),
     ...(opts.forceRelay ? FORCED_RELAY_CONNECT_OPTS : {}),
   })
+  const started_ms = performance.now()
   return new Promise((resolve, reject) => {
     const onAbort = () => socket.destroy()
     const cleanup = () => {
@@ -64,6 +65,8 @@ export function dialOnce(opts: {
       signal?.removeEventListener('abort', onAbort)
     }
     const onOpen = () => {
+      const ms = (performance.now() - started_ms).toFixed(1)
+      opts.onDebug(`dial ${target.publicKey.toString('hex').slice(0, 16)} open in ${ms} ms`)
       cleanup()
       resolve(socket)
     }

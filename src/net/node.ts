@@ -10,6 +10,7 @@ import {
   HOST_CACHE_NODES_MAX,
   HOST_CACHE_SAVE_INTERVAL_MS,
   LOOKUP_TIMEOUT_MS,
+  RANDOM_PUNCH_INTERVAL_MS,
   RELAY_ATTEMPTS_MAX,
   SUPERNODE_REFRESH_MS,
 } from './constants.js'
@@ -128,6 +129,7 @@ export class NetworkNode extends EventEmitter {
       // it keeps NAT bindings open. hyperdht's default adds a second one every 5 s,
       // which alone cost ~0.8 packets/s per idle session (bench: connect, idle).
       connectionKeepAlive: false,
+      randomPunchInterval: RANDOM_PUNCH_INTERVAL_MS,
     })
     // On loopback hyperdht may later decide a node is not firewalled after all,
     // and then peers dial it directly; a forced-relay test node stays firewalled.

@@ -34,3 +34,11 @@ export const RECOVER_FOR_MS = 30_000
 export const SHUTDOWN_FLUSH_MS = 1_000
 /** After a tunnel's channel closed, its reader gets this long to take the last bytes (a GOODBYE). */
 export const TUNNEL_DRAIN_MS = 2_000
+/**
+ * When an identity has several announced devices (or a stale announcement of
+ * a gateway that died), the next device is dialled this long after the
+ * previous dial started if it has not finished yet, and at once if it failed.
+ * The first session wins; a dead announcement then costs this much, not a
+ * whole connect timeout.
+ */
+export const DEVICE_DIAL_STAGGER_MS = 300

@@ -2,12 +2,13 @@ import { EventEmitter } from 'node:events'
 import type { DeviceCertificate } from '../identity/index.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
-import { isParleyError, ParleyError } from '../util/errors.js'
+import { isParleyError, ParleyError, throwIfAborted } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import { GoodbyeCode, HELLO_FLAG_GATEWAY } from '../wire/index.js'
 import { nextBackoff_ms } from './backoff.js'
 import {
   CONNECT_TIMEOUT_MS,
+  DEVICE_DIAL_STAGGER_MS,
   RECOVER_DELAYS_MS,
   RECOVER_FOR_MS,
   SESSIONS_MAX,
@@ -15,7 +16,7 @@ import {
 } from './constants.js'
 import { Session } from './session.js'
 import { acceptTunnel, openTunnel, watchTunnels } from './tunnel.js'
-import type { FramedStream, PeerNetwork } from './types.js'
+import type { DeviceAddress, FramedStream, PeerNetwork } from './types.js'
 
 export interface SessionManagerOptions {
   network: PeerNetwork
@@ -54,6 +55,12 @@ export class SessionManager extends EventEmitter {
   readonly counters = new Counters<ManagerDropReason>()
   private readonly opts: SessionManagerOptions
   private readonly byDevice = new Map<string, Session>()
+  /**
+   * Sessions the peer closed as the losing duplicate before the session it kept
+   * said hello here (its goodbye overtook that hello on another path): they
+   * point at the kept one once it registers, so `current()` leads callers there.
+   */
+  private readonly awaitingSuccessor = new Map<string, Session>()
   private readonly live = new Set<Session>()
   private readonly dialing = new Map<string, Promise<Session>>()
   private readonly maintained = new Map<
@@ -116,8 +123,14 @@ export class SessionManager extends EventEmitter {
     session.once('close', () => this.live.delete(session))
     // Before the hello: a tunnel open may arrive in the same batch as the peer's hello.
     this.watchTunnelsOn(session)
+    const started_ms = this.opts.clock.now()
     return session.opened.then(
-      () => this.register(session),
+      () => {
+        const ms = (this.opts.clock.now() - started_ms).toFixed(1)
+        const peer = session.remoteDevicePublicKey.toString('hex').slice(0, 16)
+        this.emit('debug', `hello with ${peer} in ${ms} ms`)
+        return this.register(session)
+      },
       (err) => {
         this.counters.inc('hello_failed')
         throw err
@@ -137,8 +150,22 @@ export class SessionManager extends EventEmitter {
     // Record the winner before closing the loser, so the loser's close finds a
     // live session and does not trigger a reconnect.
     this.byDevice.set(key, session)
+    const orphan = this.awaitingSuccessor.get(key)
+    if (orphan !== undefined && orphan !== session) orphan.replacedBy = session
+    this.awaitingSuccessor.delete(key)
     session.once('close', (info) => {
       if (this.byDevice.get(key) === session) this.byDevice.delete(key)
+      if (
+        info.by === 'remote' &&
+        info.code === GoodbyeCode.DuplicateSession &&
+        session.replacedBy === null &&
+        this.byDevice.get(key) === undefined
+      ) {
+        if (this.awaitingSuccessor.size >= (this.opts.sessions_max ?? SESSIONS_MAX)) {
+          this.awaitingSuccessor.delete(this.awaitingSuccessor.keys().next().value!)
+        }
+        this.awaitingSuccessor.set(key, session)
+      }
       this.emit('session-closed', session, info)
       // A gateway link is the network's own business (src/net/gateway-client.ts).
       const gateway = (session.remoteFlags & HELLO_FLAG_GATEWAY) !== 0
@@ -319,27 +346,48 @@ export class SessionManager extends EventEmitter {
    * (HELLO_FLAG_GATEWAY; PROTOCOL.md §5.11). A gateway routes with this.
    */
   async reach(identityPublicKey: Buffer, signal: AbortSignal): Promise<Session> {
+    // Devices are dialled as the lookup finds them, staggered (DEVICE_DIAL_STAGGER_MS);
+    // the first session wins and the other dials are cancelled.
+    const race = new AbortController()
+    const onAbort = () => race.abort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    let winner: Session | null = null
     let lastError: unknown = null
-    for await (const device of this.opts.network.findDevices(identityPublicKey, signal)) {
-      try {
-        // The device is dialling us right now: wait for that session rather than race it.
-        if (await this.helloesFrom(device.publicKey)) {
-          const open = this.get(identityPublicKey)
-          if (open !== undefined) return open
-        }
-        // A gateway we already talk to answers for many identities.
-        const known = this.byDevice.get(hex(device.publicKey))
-        if (known !== undefined && !known.closed && this.answersFor(known, identityPublicKey)) {
-          return known
-        }
-        const stream = await this.opts.network.connect(device, signal)
-        return await this.adopt(stream, identityPublicKey, true)
-      } catch (err) {
-        lastError = err
-        // A peer that proved it is someone else, or cannot talk to us, is a final answer.
-        if (isParleyError(err, 'INCOMPATIBLE_VERSION')) throw err
+    const dials: Promise<void>[] = []
+    const dial = (device: DeviceAddress) =>
+      this.reachDevice(identityPublicKey, device, race.signal).then(
+        ({ session, fresh }) => {
+          if (winner === null) {
+            winner = session
+            race.abort()
+          } else if (fresh && session !== winner) {
+            session.close(GoodbyeCode.Normal, 'another device answered first')
+          }
+        },
+        (err: unknown) => {
+          lastError = err
+        },
+      )
+    try {
+      for await (const device of this.opts.network.findDevices(identityPublicKey, race.signal)) {
+        const settled = dial(device)
+        dials.push(settled)
+        await Promise.race([settled, this.sleep(DEVICE_DIAL_STAGGER_MS)])
+        if (winner !== null) break
+        // A peer that cannot talk to us is a final answer.
+        if (isParleyError(lastError, 'INCOMPATIBLE_VERSION')) throw lastError
       }
+      if (winner === null) await Promise.all(dials)
+    } catch (err) {
+      // The lookup ends with an abort once a device answered; anything else is real.
+      if (winner === null && !race.signal.aborted) throw err
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      // A final answer or an outer cancel: the dials still running are not needed.
+      if (winner === null) race.abort()
     }
+    if (winner !== null) return winner
+    throwIfAborted(signal)
     if (isParleyError(lastError) && lastError.code !== 'PEER_NOT_FOUND') throw lastError
     throw notFound(
       identityPublicKey,
@@ -347,6 +395,30 @@ export class SessionManager extends EventEmitter {
         ? 'no device of it is announced on the network'
         : 'its devices did not answer',
     )
+  }
+
+  /** One device of a `reach`: an open session (fresh: false) or a newly dialled one. */
+  private async reachDevice(
+    identityPublicKey: Buffer,
+    device: DeviceAddress,
+    signal: AbortSignal,
+  ): Promise<{ session: Session; fresh: boolean }> {
+    // The device is dialling us right now: wait for that session rather than race it.
+    if (await this.helloesFrom(device.publicKey)) {
+      const open = this.get(identityPublicKey)
+      if (open !== undefined) return { session: open, fresh: false }
+    }
+    // A gateway we already talk to answers for many identities.
+    const known = this.byDevice.get(hex(device.publicKey))
+    if (known !== undefined && !known.closed && this.answersFor(known, identityPublicKey)) {
+      return { session: known, fresh: false }
+    }
+    const stream = await this.opts.network.connect(device, signal)
+    return { session: await this.adopt(stream, identityPublicKey, true), fresh: true }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.opts.clock.setTimeout(resolve, ms))
   }
 
   private answersFor(session: Session, identityPublicKey: Buffer): boolean {

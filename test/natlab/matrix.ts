@@ -24,8 +24,8 @@ interface PingJson {
   reused_session: boolean
 }
 
-/** Attempts per pair: one retry absorbs a punch that loses every race under loss. */
-export const PING_ATTEMPTS_MAX = 2
+/** Attempts per pair: retries absorb a dial whose packets all lost their races under loss. */
+export const PING_ATTEMPTS_MAX = 3
 export const PING_CLI_TIMEOUT_MS = 25_000
 /** How long a direct-capable pair that opened relayed may take to move to direct. */
 export const DIRECT_UPGRADE_WAIT_MS = 30_000
