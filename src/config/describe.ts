@@ -1,4 +1,5 @@
 import type { HostPort } from '../net/hostcache.js'
+import { formatGatewayAddress } from '../net/websocket-link.js'
 import { CONFIG_KEYS, type Config, type ConfigKey, type Source } from './keys.js'
 import { redactProxyUrl } from './proxy.js'
 
@@ -28,7 +29,7 @@ export function describeConfig(config: Config): DescribedConfig {
     proxy: config.proxy === null ? null : redactProxyUrl(config.proxy),
     use_env_proxy: config.use_env_proxy,
     bootstrap: config.bootstrap === null ? null : config.bootstrap.map(formatHostPort),
-    gateways: config.gateways.map(formatHostPort),
+    gateways: config.gateways.map(formatGatewayAddress),
   }
 }
 

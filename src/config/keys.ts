@@ -1,4 +1,5 @@
 import type { HostPort } from '../net/hostcache.js'
+import type { GatewayAddress } from '../net/websocket-link.js'
 
 // Every switch an administrator has, with its config-file key, environment
 // variable and flags in one table, so docs/ADMIN.md, the parser and
@@ -34,8 +35,8 @@ export interface Config {
   use_env_proxy: boolean
   /** null = hyperdht's public bootstrap nodes. */
   bootstrap: HostPort[] | null
-  /** Supernode gateways (HOST:PORT, TCP) a node with `udp: false` reaches the network through. */
-  gateways: HostPort[]
+  /** Supernode gateways (HOST:PORT for TCP, ws://HOST:PORT/PATH for WebSocket) a node with `udp: false` reaches the network through. */
+  gateways: GatewayAddress[]
 }
 
 export type Source = 'default' | 'system' | 'file' | 'env' | 'flag'

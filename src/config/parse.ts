@@ -1,5 +1,6 @@
 import { decodeId, encodeId } from '../identity/index.js'
-import { type HostPort, parseHostPortList } from '../net/hostcache.js'
+import type { HostPort } from '../net/hostcache.js'
+import { type GatewayAddress, parseGatewayList } from '../net/websocket-link.js'
 import { BOOTSTRAP_NODES_MAX, BYTES_PER_S_LIMIT, RELAY_SESSIONS_MAX_LIMIT } from './constants.js'
 import type { ConfigKey, KeySpec, Value } from './keys.js'
 import { parseProxyUrl, redactUrlText } from './proxy.js'
@@ -69,7 +70,9 @@ export function parseJson(spec: KeySpec, v: unknown): Value {
       return parseBootstrap(v as string[])
     case 'hostports':
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
-        throw new Error(`must be a list of "HOST:PORT" strings, not ${show(v)}`)
+        throw new Error(
+          `must be a list of "HOST:PORT" or "ws://HOST:PORT/PATH" strings, not ${show(v)}`,
+        )
       }
       return v.length === 0 ? [] : parseHostPorts(v as string[])
     case 'ids':
@@ -132,10 +135,10 @@ function parseBootstrap(items: string[]): HostPort[] {
   return list
 }
 
-function parseHostPorts(items: string[]): HostPort[] {
-  let list: HostPort[]
+function parseHostPorts(items: string[]): GatewayAddress[] {
+  let list: GatewayAddress[]
   try {
-    list = parseHostPortList(items.join(','))
+    list = parseGatewayList(items.join(','))
   } catch (err) {
     throw new Error(`has a bad entry: ${(err as Error).message}`)
   }

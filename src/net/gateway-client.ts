@@ -6,13 +6,14 @@ import { GATEWAY_RETRY_MS_MAX, GATEWAY_RETRY_MS_MIN } from './constants.js'
 import type { HostPort } from './hostcache.js'
 import { dialTcp, type ProxySpec } from './proxy-dial.js'
 import { secureStream } from './secure.js'
+import { formatGatewayAddress, type GatewayAddress, websocketClient } from './websocket-link.js'
 
 type SecureStream = Awaited<ReturnType<typeof secureStream>>
 
 export interface GatewayNetworkOptions {
   keyPair: KeyPair
   /** Supernode gateways, tried in order; the next one takes over when a link is lost. */
-  gateways: HostPort[]
+  gateways: GatewayAddress[]
   /** Reach them through this proxy (explicit configuration only). */
   proxy: ProxySpec | null
   /** Called once for each new link, which the session layer adopts like an incoming connection. */
@@ -60,7 +61,7 @@ export class GatewayNetwork extends EventEmitter {
     if (this.link === null) return null
     const g =
       this.opts.gateways[(this.next + this.opts.gateways.length - 1) % this.opts.gateways.length]!
-    return `${g.host}:${g.port}`
+    return formatGatewayAddress(g)
   }
 
   private ensureLink(): Promise<SecureStream> {
@@ -79,12 +80,14 @@ export class GatewayNetwork extends EventEmitter {
       this.next = (this.next + 1) % n
       try {
         const socket = await dialTcp(target, this.opts.proxy)
-        const stream = await secureStream(socket, true, this.opts.keyPair, 'gateway')
+        const raw =
+          target.websocket_path === undefined ? socket : await websocketClient(socket, target)
+        const stream = await secureStream(raw, true, this.opts.keyPair, 'gateway')
         this.adoptLink(stream)
-        this.emit('debug', `gateway link to ${target.host}:${target.port} up`)
+        this.emit('debug', `gateway link to ${formatGatewayAddress(target)} up`)
         return stream
       } catch (err) {
-        errors.push(`${target.host}:${target.port}: ${(err as Error).message}`)
+        errors.push(`${formatGatewayAddress(target)}: ${(err as Error).message}`)
       }
     }
     throw new ParleyError(

@@ -13,7 +13,7 @@ export type SecurePath = 'direct' | 'relayed' | 'gateway'
  * resolves once both sides are authenticated. PROTOCOL.md §5.11.
  */
 export function secureStream(
-  raw: Duplex | import('node:net').Socket,
+  raw: Duplex | import('node:stream').Duplex,
   isInitiator: boolean,
   keyPair: KeyPair,
   path: SecurePath,

@@ -1,8 +1,12 @@
 import { appendFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Server, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { KeyPair } from 'hyperdht'
+import { SECURE_HANDSHAKE_TIMEOUT_MS } from '../net/constants.js'
 import type { NetworkNode } from '../net/index.js'
 import { secureStream } from '../net/secure.js'
+import { WebSocketAcceptor } from '../net/websocket-link.js'
 import {
   acceptTunnel,
   CONNECT_TIMEOUT_MS,
@@ -38,6 +42,11 @@ export class GatewayServer {
   private readonly server: Server
   private readonly clients = new Map<string, Session>()
   private readonly sockets = new Set<Socket>()
+  /** Parses the HTTP upgrade of WebSocket links; never listens itself (the gateway port does). */
+  private readonly http = createHttpServer()
+  private readonly websocket = new WebSocketAcceptor()
+  private readonly idle = new WeakMap<Socket, NodeJS.Timeout>()
+  private websocket_clients = 0
   private tunnels = 0
   private tunnels_total = 0
   private bytes_forwarded = 0
@@ -53,6 +62,18 @@ export class GatewayServer {
     },
   ) {
     this.server = createServer((socket) => this.onSocket(socket))
+    this.http.on('upgrade', (req, socket: Socket, head: Buffer) =>
+      this.websocket.upgrade(req, socket, head, (stream) =>
+        this.secure(stream, socket, this.idle.get(socket), true),
+      ),
+    )
+    this.http.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' })
+      res.end(
+        'This is a Parley gateway: connect with a Parley client (--gateways ws://HOST:PORT/).\n',
+      )
+    })
+    this.http.on('clientError', (_err, socket) => socket.destroy())
     opts.sessions.setTunnelRouter((from, id, target) => this.route(from, id, target))
   }
 
@@ -82,14 +103,49 @@ export class GatewayServer {
     }
     socket.setNoDelay(true)
     this.sockets.add(socket)
-    socket.once('close', () => this.sockets.delete(socket))
-    secureStream(socket, false, this.opts.keyPair, 'gateway')
-      .then((stream) => {
+    // Until the link is secured: a socket that says nothing, or stalls in HTTP, is let go.
+    const idle = setTimeout(() => socket.destroy(), SECURE_HANDSHAKE_TIMEOUT_MS)
+    this.idle.set(socket, idle)
+    socket.once('close', () => {
+      clearTimeout(idle)
+      this.sockets.delete(socket)
+    })
+    // The first bytes tell a WebSocket upgrade (PROTOCOL.md §5.11.6) from a plain link.
+    // Read without consuming: the stream stays unpaused, so whichever reader attaches next
+    // (the HTTP parser or the Noise stream) receives these bytes first.
+    socket.once('readable', () => {
+      const first = socket.read() as Buffer | null
+      if (first === null) {
+        socket.destroy()
+        return
+      }
+      socket.unshift(first)
+      if (WebSocketAcceptor.looksLikeHttp(first)) this.http.emit('connection', socket)
+      else this.secure(socket, socket, idle, false)
+    })
+  }
+
+  /** The Noise handshake and hello on a link's byte stream (the socket itself, or WebSocket). */
+  private secure(
+    stream: Duplex,
+    socket: Socket,
+    idle: NodeJS.Timeout | undefined,
+    websocket: boolean,
+  ): void {
+    secureStream(stream, false, this.opts.keyPair, 'gateway')
+      .then((secured) => {
         if (TAP_FILE !== '')
-          stream.on('data', (b: Buffer) => appendFileSync(TAP_FILE, `${b.toString('hex')}\n`))
-        return this.opts.sessions.adopt(stream, null)
+          secured.on('data', (b: Buffer) => appendFileSync(TAP_FILE, `${b.toString('hex')}\n`))
+        return this.opts.sessions.adopt(secured, null)
       })
-      .then((session) => this.addClient(session))
+      .then((session) => {
+        clearTimeout(idle)
+        this.addClient(session)
+        if (websocket) {
+          this.websocket_clients++
+          session.once('close', () => this.websocket_clients--)
+        }
+      })
       .catch(() => {
         this.counters.inc('handshake_failed')
         socket.destroy()
@@ -166,6 +222,7 @@ export class GatewayServer {
       port: this.address?.port ?? null,
       clients: this.clients.size,
       clients_max: this.clients_max,
+      websocket_clients: this.websocket_clients,
       tunnels: this.tunnels,
       tunnels_total: this.tunnels_total,
       bytes_forwarded: this.bytes_forwarded,
@@ -176,6 +233,7 @@ export class GatewayServer {
   async close(): Promise<void> {
     this.opts.sessions.setTunnelRouter(null)
     for (const s of this.sockets) s.destroy()
+    this.websocket.close()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
@@ -22,13 +23,15 @@ interface PingOut {
 
 // A supernode with a TCP gateway on loopback; bob on UDP; carol with UDP off,
 // linked straight to the gateway; dave with UDP off, reaching the gateway only
-// through an HTTP CONNECT proxy with credentials. (The NAT lab runs the same
+// through an HTTP CONNECT proxy with credentials; frank with UDP off, linked
+// over the gateway port's WebSocket binding. (The NAT lab runs the same
 // across real routers; this is the fast loopback version.)
 describe('TCP gateway for UDP-less hosts', () => {
   let root: Awaited<ReturnType<typeof tempDir>>
   let testnet: TestnetProcess
   let proxy: RecordingProxy
   let tapFile = ''
+  let gatewayPort = 0
   const daemons: DaemonProcess[] = []
   const ids: Record<string, string> = {}
   const home = (name: string) => join(root.path, name)
@@ -38,9 +41,9 @@ describe('TCP gateway for UDP-less hosts', () => {
     tapFile = join(root.path, 'gateway-tap.hex')
     testnet = await startTestnetProcess(['--nodes', '3'])
     proxy = await startConnectProxy()
-    Object.assign(ids, await initUsers(root.path, ['s1', 'bob', 'carol', 'dave', 'erin']))
+    Object.assign(ids, await initUsers(root.path, ['s1', 'bob', 'carol', 'dave', 'erin', 'frank']))
     const common = ['--bootstrap', testnet.bootstrap, '--port', '0']
-    const gatewayPort = await freeTcpPort()
+    gatewayPort = await freeTcpPort()
     daemons.push(
       await spawnDaemon({
         home: home('s1'),
@@ -63,6 +66,10 @@ describe('TCP gateway for UDP-less hosts', () => {
         spawnDaemon({
           home: home('dave'),
           args: [...gateways, '--proxy', `http://dave:s3cret@127.0.0.1:${proxy.port}`],
+        }),
+        spawnDaemon({
+          home: home('frank'),
+          args: ['--no-udp', '--gateways', `ws://127.0.0.1:${gatewayPort}/parley`],
         }),
       ])),
     )
@@ -100,6 +107,35 @@ describe('TCP gateway for UDP-less hosts', () => {
     assert.equal(out.path, 'gateway')
   })
 
+  test('a host linked over WebSocket reaches and is reached like any other', async () => {
+    assert.equal((await ping('frank', 'bob')).path, 'gateway')
+    assert.equal((await ping('carol', 'frank')).path, 'gateway')
+  })
+
+  test('the gateway port answers plain HTTP, and WebSocket without our protocol, with 426', async () => {
+    const plain = await httpStatus(gatewayPort, '/', {})
+    assert.equal(plain.status, 426)
+    assert.match(plain.body, /Parley gateway/)
+    const foreign = await httpStatus(gatewayPort, '/chat', {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': Buffer.alloc(16, 7).toString('base64'),
+      'sec-websocket-protocol': 'chat',
+    })
+    assert.equal(foreign.status, 426)
+    const bad = await runCli([
+      'daemon',
+      '--home',
+      home('erin'),
+      '--no-udp',
+      '--gateways',
+      'wss://127.0.0.1:9/',
+    ])
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.match(bad.stderr, /only HOST:PORT \(TCP\) or ws:\/\/HOST:PORT\/PATH are gateways/)
+  })
+
   test('udp off without gateways, or a proxy with udp on, is refused with what to do', async () => {
     const noGateway = await runCli(['daemon', '--home', home('erin'), '--no-udp'])
     assert.equal(noGateway.code, 2, noGateway.stderr)
@@ -128,7 +164,8 @@ describe('TCP gateway for UDP-less hosts', () => {
   test('status shows the gateway role, its clients, and the link of a UDP-less host', async () => {
     const s1 = JSON.parse((await runCli(['status', '--home', home('s1'), '--json'])).stdout)
     assert.ok(s1.roles.includes('gateway'))
-    assert.equal(s1.gateway.clients, 2)
+    assert.equal(s1.gateway.clients, 3)
+    assert.equal(s1.gateway.websocket_clients, 1)
     assert.ok(s1.gateway.tunnels_total >= 3, JSON.stringify(s1.gateway))
     const carol = JSON.parse((await runCli(['status', '--home', home('carol'), '--json'])).stdout)
     assert.equal(carol.online, true)
@@ -166,3 +203,23 @@ describe('TCP gateway for UDP-less hosts', () => {
     assert.equal(tap.indexOf(bob.certificate.signature), -1, "bob's inner hello was readable")
   })
 })
+
+/** One HTTP request to the gateway port: its status and body (an accepted upgrade shows as 101). */
+function httpStatus(port: number, path: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => {
+        body += d
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('upgrade', (res, socket) => {
+      socket.destroy()
+      resolve({ status: res.statusCode ?? 101, body: '' })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
