@@ -11,6 +11,7 @@ import {
   checkUint,
   decodeStrict,
   malformed,
+  readFixed,
   readString,
   readU8,
   readUint,
@@ -146,15 +147,8 @@ export function decodeEnvelope(buf: Uint8Array): Envelope {
   return e
 }
 
-function fixed(state: State, n: number, field: string): Buffer {
-  if (state.end - state.start < n) throw malformed(`${field}: truncated (${n} bytes needed)`)
-  const out = Buffer.from(state.buffer!.subarray(state.start, state.start + n))
-  state.start += n
-  return out
-}
-
 function readTime(state: State): number {
-  const v = fixed(state, 8, 'sent_at_ms').readBigUInt64LE()
+  const v = readFixed(state, 8, 'sent_at_ms').readBigUInt64LE()
   if (v > BigInt(TIME_MS_MAX)) throw malformed(`sent_at_ms: ${v} is above 2^53 - 1`)
   return Number(v)
 }
@@ -165,9 +159,9 @@ function readEnvelope(state: State): Envelope {
     throw new ParleyError('UNKNOWN_MESSAGE_TYPE', `envelope version ${version} is not defined`)
   }
   const head = {
-    sender: fixed(state, 32, 'sender'),
-    recipient: fixed(state, 32, 'recipient'),
-    id: fixed(state, MESSAGE_ID_BYTES, 'message id'),
+    sender: readFixed(state, 32, 'sender'),
+    recipient: readFixed(state, 32, 'recipient'),
+    id: readFixed(state, MESSAGE_ID_BYTES, 'message id'),
     seq: readUint(state, 'seq'),
     sentAtMs: readTime(state),
   }
@@ -180,12 +174,12 @@ function readEnvelope(state: State): Envelope {
     case KIND_EDIT:
       body = {
         kind: 'edit',
-        target: fixed(state, MESSAGE_ID_BYTES, 'target'),
+        target: readFixed(state, MESSAGE_ID_BYTES, 'target'),
         text: readString(state, 'text', TEXT_BYTES_MAX),
       }
       break
     case KIND_DELETE:
-      body = { kind: 'delete', target: fixed(state, MESSAGE_ID_BYTES, 'target') }
+      body = { kind: 'delete', target: readFixed(state, MESSAGE_ID_BYTES, 'target') }
       break
     case KIND_REQUEST:
       body = {
@@ -200,5 +194,5 @@ function readEnvelope(state: State): Envelope {
     default:
       throw new ParleyError('UNKNOWN_MESSAGE_TYPE', `envelope kind ${kind} is not defined`)
   }
-  return { ...head, ...body, signature: fixed(state, 64, 'signature') }
+  return { ...head, ...body, signature: readFixed(state, 64, 'signature') }
 }

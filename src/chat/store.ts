@@ -3,9 +3,9 @@
 // acknowledges is one transaction, committed before the ack is sent, so a
 // SIGKILL at any moment leaves either the old or the new state.
 
-import { chmodSync, closeSync, openSync } from 'node:fs'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { assert } from '../util/errors.js'
+import { openSqlite } from '../util/sqlite.js'
 import {
   HISTORY_LIMIT_MAX,
   PENDING_REQUESTS_MAX,
@@ -111,12 +111,7 @@ export class ChatStore {
   readonly db: Database.Database
 
   constructor(path: string) {
-    // Create the file 0600 before SQLite does (it would use the umask).
-    if (path !== ':memory:') closeSync(openSync(path, 'a', 0o600))
-    this.db = new Database(path)
-    if (path !== ':memory:') chmodSync(path, 0o600)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = FULL')
+    this.db = openSqlite(path)
     this.db.exec(SCHEMA)
   }
 

@@ -7,6 +7,7 @@ import { type CallFlags, cmdAnswer, cmdCall, cmdHangup } from './commands/call.j
 import { cmdChat, cmdContacts, cmdHistory, cmdPresence, cmdSend } from './commands/chat.js'
 import { cmdDaemon, type DaemonFlags } from './commands/daemon.js'
 import { cmdDemo } from './commands/demo.js'
+import { cmdDirectory } from './commands/directory.js'
 import { cmdId, cmdInit } from './commands/identity.js'
 import { cmdPing, cmdStatus } from './commands/peers.js'
 import { cmdTestnet } from './commands/testnet.js'
@@ -38,8 +39,12 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
                                         answer the ringing call (--auto: wait for the
                                         next one and exit when it ends)
   hangup                                end the current call
-  contacts add ID [--note T] | list | accept ID | decline ID | remove ID | block ID
-                                        the buddy list with authorization
+  contacts add ID|NAME [--note T] | list | accept ID | decline ID | remove ID | block ID
+                                        the buddy list with authorization; a NAME is
+                                        looked up in the directory and must be unique
+  directory search NAME|ID              every identity claiming NAME, each with its
+                                        fingerprint (or the record of one ID)
+  directory [status] | publish          your own record: when it was last stored / now
   send CONTACT TEXT                     send a message (stored, delivered when reachable)
   history CONTACT [--limit N]           the conversation with receipts
   chat CONTACT                          interactive chat with presence and receipts
@@ -86,6 +91,7 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
   history: { limit: { type: 'string' } },
   chat: {},
   presence: {},
+  directory: {},
   'send-file': { detach: { type: 'boolean' } },
   transfers: { to: { type: 'string' }, detach: { type: 'boolean' } },
 }
@@ -166,6 +172,9 @@ async function main(argv: string[]): Promise<number> {
         break
       case 'presence':
         await cmdPresence(home, positionals, out)
+        break
+      case 'directory':
+        await cmdDirectory(home, positionals, out)
         break
       case 'send-file':
         await cmdSendFile(home, positionals, values, out)

@@ -5,6 +5,7 @@ import { percentile } from '../util/stats.js'
 import { buildCallRoutes } from './call-routes.js'
 import { buildChatRoutes } from './chat-routes.js'
 import type { Daemon } from './daemon.js'
+import { buildDirectoryRoutes } from './directory-glue.js'
 import { transferRoutes } from './transfer-routes.js'
 
 export const PING_COUNT_MAX = 1000
@@ -65,6 +66,7 @@ export function buildRoutes(daemon: Daemon): Route[] {
     ...buildCallRoutes(daemon),
     ...buildChatRoutes(() => daemon.chat!),
     ...transferRoutes(daemon),
+    ...buildDirectoryRoutes(() => daemon.directory),
   ]
 }
 
