@@ -22,9 +22,13 @@ import {
   ENVELOPE_BYTES_MAX,
   ENVELOPE_SIGNING_CONTEXT,
   ENVELOPE_VERSION,
+  GROUP_STATE_BYTES_MAX,
   KIND_ACCEPT,
   KIND_DELETE,
   KIND_EDIT,
+  KIND_GROUP_LEAVE,
+  KIND_GROUP_STATE,
+  KIND_GROUP_TEXT,
   KIND_REQUEST,
   KIND_TEXT,
   MESSAGE_ID_BYTES,
@@ -40,6 +44,10 @@ export type EnvelopeBody =
   | { kind: 'delete'; target: Buffer }
   | { kind: 'request'; name: string; note: string }
   | { kind: 'accept'; name: string }
+  /** §11.8: a signed group state (§11.7), opaque here; the group logic verifies it. */
+  | { kind: 'group-state'; state: Buffer }
+  | { kind: 'group-text'; group: Buffer; stateSeq: number; text: string }
+  | { kind: 'group-leave'; group: Buffer }
 
 export type EnvelopeFields = {
   sender: Buffer
@@ -61,6 +69,9 @@ const KIND_CODES: Record<EnvelopeBody['kind'], number> = {
   delete: KIND_DELETE,
   request: KIND_REQUEST,
   accept: KIND_ACCEPT,
+  'group-state': KIND_GROUP_STATE,
+  'group-text': KIND_GROUP_TEXT,
+  'group-leave': KIND_GROUP_LEAVE,
 }
 
 function checkBytes(value: unknown, length: number, field: string): Buffer {
@@ -99,6 +110,24 @@ function encodeUnsigned(f: EnvelopeFields): Buffer {
       break
     case 'accept':
       parts.push(str(f.name, 'name', NAME_BYTES_MAX))
+      break
+    case 'group-state': {
+      const st = f.state
+      if (!(st instanceof Uint8Array) || st.byteLength === 0)
+        throw malformed('state: must be bytes')
+      if (st.byteLength > GROUP_STATE_BYTES_MAX) throw tooLarge('group state too large')
+      parts.push(c.encode(c.buffer, Buffer.from(st)))
+      break
+    }
+    case 'group-text':
+      parts.push(
+        checkBytes(f.group, 32, 'group'),
+        c.encode(c.uint, checkUint(f.stateSeq, 'state_seq')),
+        str(f.text, 'text', TEXT_BYTES_MAX),
+      )
+      break
+    case 'group-leave':
+      parts.push(checkBytes(f.group, 32, 'group'))
       break
   }
   return Buffer.concat(parts)
@@ -190,6 +219,23 @@ function readEnvelope(state: State): Envelope {
       break
     case KIND_ACCEPT:
       body = { kind: 'accept', name: readString(state, 'name', NAME_BYTES_MAX) }
+      break
+    case KIND_GROUP_STATE: {
+      const length = readUint(state, 'state length', GROUP_STATE_BYTES_MAX)
+      if (length === 0) throw malformed('state: empty')
+      body = { kind: 'group-state', state: readFixed(state, length, 'state') }
+      break
+    }
+    case KIND_GROUP_TEXT:
+      body = {
+        kind: 'group-text',
+        group: readFixed(state, 32, 'group'),
+        stateSeq: readUint(state, 'state_seq'),
+        text: readString(state, 'text', TEXT_BYTES_MAX),
+      }
+      break
+    case KIND_GROUP_LEAVE:
+      body = { kind: 'group-leave', group: readFixed(state, 32, 'group') }
       break
     default:
       throw new ParleyError('UNKNOWN_MESSAGE_TYPE', `envelope kind ${kind} is not defined`)

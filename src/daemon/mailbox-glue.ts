@@ -43,10 +43,7 @@ export async function supernodeSessions(
       continue
     }
     try {
-      const stream = await net.connect({
-        publicKey: sn.publicKey,
-        relayAddresses: [{ host: sn.host, port: sn.port }],
-      })
+      const stream = await net.connectSupernode(sn)
       const s = sessions.current(await sessions.adopt(stream, null))
       out.push(s)
       opened.push(s)

@@ -6,6 +6,7 @@ import { buildCallRoutes } from './call-routes.js'
 import { buildChatRoutes } from './chat-routes.js'
 import type { Daemon } from './daemon.js'
 import { buildDirectoryRoutes } from './directory-glue.js'
+import { buildGroupRoutes } from './group-routes.js'
 import { transferRoutes } from './transfer-routes.js'
 
 export const PING_COUNT_MAX = 1000
@@ -67,6 +68,7 @@ export function buildRoutes(daemon: Daemon): Route[] {
     ...buildChatRoutes(() => daemon.chat!),
     ...transferRoutes(daemon),
     ...buildDirectoryRoutes(() => daemon.directory),
+    ...buildGroupRoutes(() => daemon.chat!),
   ]
 }
 
