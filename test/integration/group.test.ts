@@ -7,7 +7,13 @@ import { decodeGroupState, signGroupState } from '../../src/chat/index.js'
 import { Daemon } from '../../src/daemon/daemon.js'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
 import { decodeId, generateIdentity } from '../../src/identity/index.js'
-import { initUsers, startTestnetProcess, type TestnetProcess, tempDir } from '../helpers/cli.js'
+import {
+  initUsers,
+  runCli,
+  startTestnetProcess,
+  type TestnetProcess,
+  tempDir,
+} from '../helpers/cli.js'
 
 // Group chat (issue 4, point 6) with real daemons: alice creates a group
 // with bob and invites carol (bob and carol are not each other's contacts);
@@ -192,4 +198,31 @@ test('a forged membership change from a real peer is counted and dropped', async
   } finally {
     await mallory.stop()
   }
+})
+
+test('the CLI lists groups and history; a member who leaves is removed by the admin', async () => {
+  const list = await runCli(['groups', '--home', home('alice'), '--json'])
+  assert.equal(list.code, 0, list.stderr)
+  const groups = JSON.parse(list.stdout).groups as { id: string; you_are_admin: boolean }[]
+  assert.deepEqual(
+    groups.map((g) => [g.id, g.you_are_admin]),
+    [[groupId, true]],
+  )
+  const h = await runCli(['group', 'history', 'team', '--home', home('carol')])
+  assert.equal(h.code, 0, h.stderr)
+  assert.match(h.stdout, /hi from bob/)
+  const sent = await runCli(['group', 'send', 'team', 'bye', 'all', '--home', home('carol')])
+  assert.equal(sent.code, 0, sent.stderr)
+  const left = await runCli(['group', 'leave', 'team', '--home', home('carol')])
+  assert.equal(left.code, 0, left.stderr)
+  await until('alice removed carol', async () => (await history('alice')).group.seq === 4)
+  assert.deepEqual((await history('alice')).group.members, [ids.alice])
+  assert.ok((await texts('alice')).includes('bye all'))
+  await until(
+    'carol got the state that removes her',
+    async () => (await history('carol')).group.seq === 4,
+  )
+  const again = await runCli(['group', 'leave', 'team', '--home', home('alice')])
+  assert.equal(again.code, 2)
+  assert.match(again.stderr, /you created this group/)
 })

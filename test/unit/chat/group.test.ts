@@ -87,6 +87,41 @@ describe('group state decoder under fast-check', () => {
       { numRuns: 1000 },
     )
   })
+  test('group envelopes round-trip, and any changed byte is rejected', () => {
+    const b32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b))
+    const arbBody: fc.Arbitrary<EnvelopeBody> = fc.oneof(
+      fc.constant({ kind: 'group-state' as const, state: state(2, [alice, bob, carol]) }),
+      fc.record({
+        kind: fc.constant('group-text' as const),
+        group: b32,
+        stateSeq: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        text: fc.string({ maxLength: 100 }),
+      }),
+      fc.record({ kind: fc.constant('group-leave' as const), group: b32 }),
+    )
+    fc.assert(
+      fc.property(arbBody, fc.nat(), fc.integer({ min: 1, max: 255 }), (body, at, x) => {
+        const env = signEnvelope(
+          {
+            sender: alice.publicKey,
+            recipient: bob.publicKey,
+            id: Buffer.alloc(16),
+            seq: 1,
+            sentAtMs: T0,
+            ...body,
+          },
+          alice.secretKey,
+        )
+        const { signature: _s, ...fields } = decodeEnvelope(env)
+        assert.deepEqual(signEnvelope(fields, alice.secretKey), env)
+        const bad = Buffer.from(env)
+        bad[at % bad.length]! ^= x
+        assert.throws(() => decodeEnvelope(bad), isParleyError)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   test('members must be sorted, unique and include the admin', () => {
     const f = { admin: alice.publicKey, nonce: NONCE, seq: 1, changedAtMs: T0, name: 'x' }
     const sorted = sortMembers([alice.publicKey, bob.publicKey])
