@@ -8,6 +8,9 @@ const LATENCY_MESSAGES = Number(process.env.BENCH_CHAT_MESSAGES ?? 300)
 const BULK_MESSAGES = Number(process.env.BENCH_CHAT_BULK ?? 3000)
 const PRESENCE_ROUNDS = 20
 const OFFLINE_MESSAGES = 100
+const GROUP_EXTRA_MEMBERS = Number(process.env.BENCH_CHAT_GROUP_EXTRA ?? 3)
+const GROUP_ROUNDS = 50
+const SEARCH_ROUNDS = 50
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const fmt = (x: number) => x.toFixed(1)
@@ -16,14 +19,21 @@ const fmt = (x: number) => x.toFixed(1)
  * Chat between real daemon processes on a loopback testnet: online message
  * latency (send API call → recipient's WebSocket event) beside the session's
  * own ping RTT, messages/s through one session, presence propagation, and
- * the time to fetch offline messages from two supernode mailboxes at login.
+ * the time to fetch offline messages from two supernode mailboxes at login;
+ * directory search by name, and group fan-out to every member, each beside
+ * the 1:1 numbers.
  */
 export async function benchChat(): Promise<void> {
   const root = await tempDir('bench-chat')
   const testnet = await startTestnetProcess(['--nodes', '3'])
   const d: Record<string, DaemonProcess> = {}
+  const extras = Array.from({ length: GROUP_EXTRA_MEMBERS }, (_, i) => `m${i + 1}`)
   const events: Record<string, ApiEvent[]> = { alice: [], bob: [] }
   const waiters: Record<string, ((e: ApiEvent) => void)[]> = { alice: [], bob: [] }
+  for (const m of extras) {
+    events[m] = []
+    waiters[m] = []
+  }
   const start = async (name: string, extra: string[] = []) => {
     d[name] = await spawnDaemon({
       home: join(root.path, name),
@@ -117,7 +127,64 @@ export async function benchChat(): Promise<void> {
       `presence propagation        p50 ${fmt(percentile(presence, 50))} ms  max ${fmt(Math.max(...presence))} ms  (target <= 2000 ms)`,
     )
 
-    const gone = next('alice', (e) => e.type === 'presence' && e.status === 'offline')
+    // Directory: search by name (every supernode asked, every record verified).
+    const search: number[] = []
+    for (let i = 0; i < SEARCH_ROUNDS; i++) {
+      const t = performance.now()
+      const r = await d.alice!.client.request<{ results: unknown[] }>(
+        'POST',
+        '/v1/directory/search',
+        { query: 'bob' },
+      )
+      search.push(performance.now() - t)
+      if (r.results.length !== 1) throw new Error(`search found ${r.results.length} bobs`)
+    }
+    const s50 = percentile(search, 50)
+    console.log(
+      `directory search by name    p50 ${fmt(s50)} ms  p99 ${fmt(percentile(search, 99))} ms  (${(s50 / ping.rtt_ms).toFixed(1)}x the ping rtt; 2 supernodes asked, each dialled for the search)`,
+    )
+
+    // Group fan-out: alice writes, every member's daemon stores and shows it.
+    const ids2 = await initUsers(root.path, extras)
+    await Promise.all(extras.map((n) => start(n)))
+    for (const m of extras) {
+      const req = next(m, (e) => e.type === 'contact.request')
+      const acc = next('alice', (e) => e.type === 'contact.accepted' && e.id === ids2[m])
+      await d.alice!.client.request('POST', '/v1/contacts/add', { id: ids2[m] })
+      await req
+      await d[m]!.client.request('POST', '/v1/contacts/accept', { id: ids.alice })
+      await acc
+    }
+    const members = ['bob', ...extras]
+    const joined = members.map((m) => next(m, (e) => e.type === 'group.updated'))
+    await d.alice!.client.request('POST', '/v1/groups/create', {
+      name: 'bench',
+      members: [ids.bob, ...extras.map((m) => ids2[m])].join(','),
+    })
+    await Promise.all(joined)
+    const all: number[] = []
+    const each: number[] = []
+    for (let i = 0; i < GROUP_ROUNDS; i++) {
+      const t = performance.now()
+      const got = members.map((m) =>
+        next(m, (e) => e.type === 'group.message' && e.text === `g${i}`).then(() =>
+          each.push(performance.now() - t),
+        ),
+      )
+      await d.alice!.client.request('POST', '/v1/groups/send', { group: 'bench', text: `g${i}` })
+      await Promise.all(got)
+      all.push(performance.now() - t)
+    }
+    const g50 = percentile(all, 50)
+    console.log(
+      `group fan-out to ${members.length} members  last member p50 ${fmt(g50)} ms  p99 ${fmt(percentile(all, 99))} ms; per member p50 ${fmt(percentile(each, 50))} ms  (${(g50 / p50).toFixed(1)}x the 1:1 latency)`,
+    )
+    await Promise.all(extras.map((m) => d[m]!.stop()))
+
+    const gone = next(
+      'alice',
+      (e) => e.type === 'presence' && e.status === 'offline' && e.id === ids.bob,
+    )
     await d.bob!.stop()
     await gone
     const boxedFrom = events.alice!.length

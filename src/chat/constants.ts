@@ -65,3 +65,29 @@ export const OUTBOX_PER_CONTACT_MAX = 10_000
 export const MAILBOX_FIRST_CHECK_MS = 1_000
 /** Mailboxes are checked again this often while running (mail is for when we were away). */
 export const MAILBOX_POLL_MS = 600_000
+
+// ---- groups (PROTOCOL.md §11.7–§11.9) ----
+/** §11.8: envelope kinds that carry group traffic on the 1:1 streams. */
+export const KIND_GROUP_STATE = 6
+export const KIND_GROUP_TEXT = 7
+export const KIND_GROUP_LEAVE = 8
+/** §11.7: the only group state version. */
+export const GROUP_STATE_VERSION = 1
+/** §11.7: signing context of a group state (signed by the group's admin). */
+export const GROUP_STATE_SIGNING_CONTEXT = 'parley/group-state/v1'
+/** §11.7: group_id = BLAKE2b-256(context || 0x00 || admin || nonce). */
+export const GROUP_ID_CONTEXT = 'parley/group/v1'
+/** §11.7: random bytes the admin picks to make the group id. */
+export const GROUP_NONCE_BYTES = 16
+/** §11.7: members of one group at most (the admin included). */
+export const GROUP_MEMBERS_MAX = 100
+/** §11.7: group name, UTF-8 bytes (1 … 64). */
+export const GROUP_NAME_BYTES_MAX = 64
+/** §11.7: largest encoded group state (100 members). */
+export const GROUP_STATE_BYTES_MAX = 3500
+
+// Implementation bounds (not protocol).
+/** Group messages kept waiting for the membership state that admits them, per group. */
+export const GROUP_PENDING_PER_GROUP_MAX = 1000
+/** Groups one node keeps. */
+export const GROUPS_MAX = 1000

@@ -11,6 +11,7 @@ import {
   checkUint,
   decodeStrict,
   malformed,
+  readFixed,
   readString,
   readU8,
   readUint,
@@ -21,9 +22,13 @@ import {
   ENVELOPE_BYTES_MAX,
   ENVELOPE_SIGNING_CONTEXT,
   ENVELOPE_VERSION,
+  GROUP_STATE_BYTES_MAX,
   KIND_ACCEPT,
   KIND_DELETE,
   KIND_EDIT,
+  KIND_GROUP_LEAVE,
+  KIND_GROUP_STATE,
+  KIND_GROUP_TEXT,
   KIND_REQUEST,
   KIND_TEXT,
   MESSAGE_ID_BYTES,
@@ -39,6 +44,10 @@ export type EnvelopeBody =
   | { kind: 'delete'; target: Buffer }
   | { kind: 'request'; name: string; note: string }
   | { kind: 'accept'; name: string }
+  /** §11.8: a signed group state (§11.7), opaque here; the group logic verifies it. */
+  | { kind: 'group-state'; state: Buffer }
+  | { kind: 'group-text'; group: Buffer; stateSeq: number; text: string }
+  | { kind: 'group-leave'; group: Buffer }
 
 export type EnvelopeFields = {
   sender: Buffer
@@ -60,6 +69,9 @@ const KIND_CODES: Record<EnvelopeBody['kind'], number> = {
   delete: KIND_DELETE,
   request: KIND_REQUEST,
   accept: KIND_ACCEPT,
+  'group-state': KIND_GROUP_STATE,
+  'group-text': KIND_GROUP_TEXT,
+  'group-leave': KIND_GROUP_LEAVE,
 }
 
 function checkBytes(value: unknown, length: number, field: string): Buffer {
@@ -98,6 +110,24 @@ function encodeUnsigned(f: EnvelopeFields): Buffer {
       break
     case 'accept':
       parts.push(str(f.name, 'name', NAME_BYTES_MAX))
+      break
+    case 'group-state': {
+      const st = f.state
+      if (!(st instanceof Uint8Array) || st.byteLength === 0)
+        throw malformed('state: must be bytes')
+      if (st.byteLength > GROUP_STATE_BYTES_MAX) throw tooLarge('group state too large')
+      parts.push(c.encode(c.buffer, Buffer.from(st)))
+      break
+    }
+    case 'group-text':
+      parts.push(
+        checkBytes(f.group, 32, 'group'),
+        c.encode(c.uint, checkUint(f.stateSeq, 'state_seq')),
+        str(f.text, 'text', TEXT_BYTES_MAX),
+      )
+      break
+    case 'group-leave':
+      parts.push(checkBytes(f.group, 32, 'group'))
       break
   }
   return Buffer.concat(parts)
@@ -146,15 +176,8 @@ export function decodeEnvelope(buf: Uint8Array): Envelope {
   return e
 }
 
-function fixed(state: State, n: number, field: string): Buffer {
-  if (state.end - state.start < n) throw malformed(`${field}: truncated (${n} bytes needed)`)
-  const out = Buffer.from(state.buffer!.subarray(state.start, state.start + n))
-  state.start += n
-  return out
-}
-
 function readTime(state: State): number {
-  const v = fixed(state, 8, 'sent_at_ms').readBigUInt64LE()
+  const v = readFixed(state, 8, 'sent_at_ms').readBigUInt64LE()
   if (v > BigInt(TIME_MS_MAX)) throw malformed(`sent_at_ms: ${v} is above 2^53 - 1`)
   return Number(v)
 }
@@ -165,9 +188,9 @@ function readEnvelope(state: State): Envelope {
     throw new ParleyError('UNKNOWN_MESSAGE_TYPE', `envelope version ${version} is not defined`)
   }
   const head = {
-    sender: fixed(state, 32, 'sender'),
-    recipient: fixed(state, 32, 'recipient'),
-    id: fixed(state, MESSAGE_ID_BYTES, 'message id'),
+    sender: readFixed(state, 32, 'sender'),
+    recipient: readFixed(state, 32, 'recipient'),
+    id: readFixed(state, MESSAGE_ID_BYTES, 'message id'),
     seq: readUint(state, 'seq'),
     sentAtMs: readTime(state),
   }
@@ -180,12 +203,12 @@ function readEnvelope(state: State): Envelope {
     case KIND_EDIT:
       body = {
         kind: 'edit',
-        target: fixed(state, MESSAGE_ID_BYTES, 'target'),
+        target: readFixed(state, MESSAGE_ID_BYTES, 'target'),
         text: readString(state, 'text', TEXT_BYTES_MAX),
       }
       break
     case KIND_DELETE:
-      body = { kind: 'delete', target: fixed(state, MESSAGE_ID_BYTES, 'target') }
+      body = { kind: 'delete', target: readFixed(state, MESSAGE_ID_BYTES, 'target') }
       break
     case KIND_REQUEST:
       body = {
@@ -197,8 +220,25 @@ function readEnvelope(state: State): Envelope {
     case KIND_ACCEPT:
       body = { kind: 'accept', name: readString(state, 'name', NAME_BYTES_MAX) }
       break
+    case KIND_GROUP_STATE: {
+      const length = readUint(state, 'state length', GROUP_STATE_BYTES_MAX)
+      if (length === 0) throw malformed('state: empty')
+      body = { kind: 'group-state', state: readFixed(state, length, 'state') }
+      break
+    }
+    case KIND_GROUP_TEXT:
+      body = {
+        kind: 'group-text',
+        group: readFixed(state, 32, 'group'),
+        stateSeq: readUint(state, 'state_seq'),
+        text: readString(state, 'text', TEXT_BYTES_MAX),
+      }
+      break
+    case KIND_GROUP_LEAVE:
+      body = { kind: 'group-leave', group: readFixed(state, 32, 'group') }
+      break
     default:
       throw new ParleyError('UNKNOWN_MESSAGE_TYPE', `envelope kind ${kind} is not defined`)
   }
-  return { ...head, ...body, signature: fixed(state, 64, 'signature') }
+  return { ...head, ...body, signature: readFixed(state, 64, 'signature') }
 }

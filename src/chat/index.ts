@@ -12,6 +12,16 @@ export {
 } from './envelope.js'
 export { type ChatFrame, decodeChatFrame, encodeChatFrame } from './frames.js'
 export {
+  decodeGroupState,
+  encodeGroupState,
+  type GroupState,
+  type GroupStateFields,
+  groupIdOf,
+  signGroupState,
+  sortMembers,
+} from './group-state.js'
+export type { GroupMessageRow, GroupRow, GroupStatus } from './groups.js'
+export {
   type ChatEvent,
   ChatService,
   describeMessage,

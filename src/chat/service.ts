@@ -15,6 +15,8 @@ import { decodeDropReason, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import {
   CHAT_PROTOCOL,
+  GROUP_MEMBERS_MAX,
+  GROUP_NONCE_BYTES,
   MAILBOX_FIRST_CHECK_MS,
   MAILBOX_POLL_MS,
   MESSAGE_ID_BYTES,
@@ -27,6 +29,8 @@ import {
 } from './constants.js'
 import { decodeEnvelope, type Envelope, type EnvelopeBody, signEnvelope } from './envelope.js'
 import { type ChatFrame, decodeChatFrame, encodeChatFrame } from './frames.js'
+import { decodeGroupState, groupIdOf, signGroupState, sortMembers } from './group-state.js'
+import type { GroupEffect, GroupMessageRow, GroupRow, GroupStore } from './groups.js'
 import type { ChatStore, Contact, MessageRow } from './store.js'
 
 export type Presence = 'online' | 'away' | 'busy' | 'invisible' | 'offline'
@@ -311,17 +315,210 @@ export class ChatService {
       )
     }
     const msgId = clientId ?? Buffer.from(this.opts.random.bytes(MESSAGE_ID_BYTES))
-    const now = this.opts.clock.wallNow()
+    const message = this.store(id, body, msgId, this.opts.clock.wallNow())
+    this.pump(id)
+    this.reach(id)
+    return message
+  }
+
+  /** Signs and stores one envelope to `id` under its next seq (the 1:1 outbox). */
+  private store(id: string, body: EnvelopeBody, msgId: Buffer, now: number): MessageRow {
     const recipient = decodeId(id)
-    const { message } = this.opts.store.enqueue(id, body, msgId, now, (seq) =>
+    return this.opts.store.enqueue(id, body, msgId, now, (seq) =>
       signEnvelope(
         { sender: this.me, recipient, id: msgId, seq, sentAtMs: now, ...body },
         this.opts.keys.identity.secretKey,
       ),
+    ).message
+  }
+
+  /**
+   * §11.9: one envelope to each of `ids` through their 1:1 outboxes, all
+   * stored in one transaction with `also` (our own copy), then sent.
+   */
+  private fanOut(ids: string[], body: EnvelopeBody, msgId: Buffer, also?: () => void): void {
+    const now = this.opts.clock.wallNow()
+    for (const id of ids) {
+      const ct = this.opts.store.contact(id)
+      if (ct?.state === 'blocked') continue
+      if (ct !== null && ct.send_seq - ct.acked_seq >= OUTBOX_PER_CONTACT_MAX)
+        throw new ParleyError(
+          'RATE_LIMITED',
+          `${OUTBOX_PER_CONTACT_MAX} messages to ${id.slice(0, 8)}… are still undelivered`,
+        )
+    }
+    this.opts.store.db.transaction(() => {
+      for (const id of ids)
+        if (this.opts.store.contact(id)?.state !== 'blocked') this.store(id, body, msgId, now)
+      also?.()
+    })()
+    for (const id of ids) {
+      this.pump(id)
+      this.reach(id)
+    }
+  }
+
+  // ---- groups (§11.7-§11.9) -------------------------------------------------
+
+  groups(): (GroupRow & { you_are_admin: boolean })[] {
+    return this.opts.store.groups
+      .list()
+      .map((g) => ({ ...g, you_are_admin: g.admin === this.myId }))
+  }
+
+  /** A group by its id, a unique id prefix (4+ hex digits) or a unique name. */
+  group(ref: string): GroupRow {
+    const t = ref.trim()
+    const all = this.opts.store.groups.list()
+    const byId = /^[0-9a-f]{4,64}$/.test(t) ? all.filter((g) => g.id.startsWith(t)) : []
+    const matches =
+      byId.length > 0 ? byId : all.filter((g) => g.name.toLowerCase() === t.toLowerCase())
+    if (matches.length === 1) return matches[0]!
+    if (matches.length === 0)
+      throw new ParleyError('NOT_FOUND', `no group "${t}"; see \`parley groups\``)
+    throw new ParleyError(
+      'USAGE',
+      `${matches.length} groups match "${t}": ${matches.map((g) => g.id.slice(0, 12)).join(', ')}; use the id`,
     )
-    this.pump(id)
-    this.reach(id)
-    return message
+  }
+
+  createGroup(name: string, members: string[]): GroupRow {
+    for (const m of members)
+      this.require(m, ['accepted'], 'is not your contact (only contacts can be invited)')
+    if (members.length + 1 > GROUP_MEMBERS_MAX)
+      throw new ParleyError('USAGE', `a group has at most ${GROUP_MEMBERS_MAX} members`)
+    const nonce = Buffer.from(this.opts.random.bytes(GROUP_NONCE_BYTES))
+    return this.publishState({ admin: this.me, nonce, seq: 1, name }, [this.myId, ...members], [])
+  }
+
+  invite(ref: string, id: string): GroupRow {
+    const g = this.adminOf(ref)
+    this.require(id, ['accepted'], 'is not your contact (only contacts can be invited)')
+    if (g.members.includes(id)) throw new ParleyError('USAGE', 'already a member of this group')
+    if (g.members.length >= GROUP_MEMBERS_MAX)
+      throw new ParleyError('USAGE', `the group is full (${GROUP_MEMBERS_MAX} members)`)
+    return this.nextState(g, [...g.members, id], [])
+  }
+
+  removeMember(ref: string, id: string): GroupRow {
+    const g = this.adminOf(ref)
+    if (id === this.myId) throw new ParleyError('USAGE', 'the admin cannot remove themself')
+    if (!g.members.includes(id)) throw new ParleyError('NOT_FOUND', 'not a member of this group')
+    // The removed member gets the new state too, so they know.
+    return this.nextState(
+      g,
+      g.members.filter((m) => m !== id),
+      [id],
+    )
+  }
+
+  leaveGroup(ref: string): GroupRow {
+    const g = this.group(ref)
+    if (g.admin === this.myId)
+      throw new ParleyError('USAGE', 'you created this group: remove the others instead of leaving')
+    if (g.status !== 'member')
+      throw new ParleyError('USAGE', `you are not in this group (${g.status})`)
+    const msgId = Buffer.from(this.opts.random.bytes(MESSAGE_ID_BYTES))
+    this.fanOut(
+      this.opts.store.groups.recipients(g.id, this.myId),
+      { kind: 'group-leave', group: Buffer.from(g.id, 'hex') },
+      msgId,
+      () => this.opts.store.groups.setStatus(g.id, 'left', this.opts.clock.wallNow()),
+    )
+    return this.opts.store.groups.get(g.id)!
+  }
+
+  sendGroup(ref: string, text: string, clientId?: Buffer): GroupMessageRow {
+    const g = this.group(ref)
+    if (g.status !== 'member')
+      throw new ParleyError('USAGE', `you are not in this group (${g.status})`)
+    const msgId = clientId ?? Buffer.from(this.opts.random.bytes(MESSAGE_ID_BYTES))
+    const now = this.opts.clock.wallNow()
+    const row: GroupMessageRow = {
+      group_id: g.id,
+      sender: this.myId,
+      id: msgId.toString('hex'),
+      dir: 'out',
+      text,
+      sent_at_ms: now,
+      received_at_ms: null,
+    }
+    this.fanOut(
+      this.opts.store.groups.recipients(g.id, this.myId),
+      { kind: 'group-text', group: Buffer.from(g.id, 'hex'), stateSeq: g.seq, text },
+      msgId,
+      () => this.opts.store.groups.addMessage(row),
+    )
+    return row
+  }
+
+  groupHistory(ref: string, limit?: number) {
+    const g = this.group(ref)
+    return { group: g, messages: this.opts.store.groups.history(g.id, limit) }
+  }
+
+  private adminOf(ref: string): GroupRow {
+    const g = this.group(ref)
+    if (g.admin !== this.myId)
+      throw new ParleyError('USAGE', "only the group's creator can invite or remove members")
+    return g
+  }
+
+  private nextState(g: GroupRow, members: string[], alsoTo: string[]): GroupRow {
+    const st = decodeGroupStateRow(this.opts.store.groups, g.id)
+    return this.publishState(
+      { admin: this.me, nonce: st.nonce, seq: g.seq + 1, name: g.name },
+      members,
+      alsoTo,
+    )
+  }
+
+  /** Signs a new state, stores it and sends it to every member (and `alsoTo`) in one go. */
+  private publishState(
+    f: { admin: Buffer; nonce: Buffer; seq: number; name: string },
+    members: string[],
+    alsoTo: string[],
+  ): GroupRow {
+    const now = this.opts.clock.wallNow()
+    const fields = { ...f, changedAtMs: now, members: sortMembers(members.map((m) => decodeId(m))) }
+    const raw = signGroupState(fields, this.opts.keys.identity.secretKey)
+    const gid = groupIdOf(f.admin, f.nonce).toString('hex')
+    const msgId = Buffer.from(this.opts.random.bytes(MESSAGE_ID_BYTES))
+    const to = [...members, ...alsoTo].filter((m) => m !== this.myId)
+    this.fanOut(to, { kind: 'group-state', state: raw }, msgId, () => {
+      this.opts.store.groups.save(
+        { ...fields, signature: raw.subarray(raw.length - 64) },
+        raw,
+        gid,
+        this.myId,
+        now,
+      )
+    })
+    const g = this.opts.store.groups.get(gid)!
+    this.opts.emit({ type: 'group.updated', group: g })
+    return g
+  }
+
+  private get myId(): string {
+    return encodeId(this.me)
+  }
+
+  /** Events (and, as admin, the removal that follows a leave) after a group envelope applied. */
+  private afterGroup(effect: GroupEffect): void {
+    switch (effect.type) {
+      case 'updated':
+        this.opts.emit({ type: 'group.updated', group: effect.group })
+        for (const m of effect.released) this.opts.emit({ type: 'group.message', ...m })
+        return
+      case 'message':
+        this.opts.emit({ type: 'group.message', ...effect.message })
+        return
+      case 'left':
+        this.opts.emit({ type: 'group.left', group: effect.group.id, member: effect.member })
+        if (effect.group.admin === this.myId && effect.group.members.includes(effect.member))
+          this.removeMember(effect.group.id, effect.member)
+        return
+    }
   }
 
   // ---- sessions and the channel -------------------------------------------
@@ -489,6 +686,7 @@ export class ChatService {
       this.reach(id)
     }
     if (r.sendAccept) this.enqueue(id, { kind: 'accept', name: this.opts.keys.name })
+    if (r.group !== undefined) this.afterGroup(r.group)
     if (m.kind === 'text' || m.kind === 'edit' || m.kind === 'delete')
       this.opts.emit({
         type: `chat.${m.kind === 'text' ? 'message' : m.kind === 'edit' ? 'edited' : 'deleted'}`,
@@ -538,4 +736,9 @@ export function describeMessage(m: MessageRow) {
     edited: m.edited_at_ms !== null,
     deleted: m.deleted === 1,
   }
+}
+
+/** The nonce of a stored group state (the admin needs it to sign the next one). */
+function decodeGroupStateRow(groups: GroupStore, id: string) {
+  return decodeGroupState(groups.rawState(id)!)
 }

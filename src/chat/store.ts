@@ -3,9 +3,10 @@
 // acknowledges is one transaction, committed before the ack is sent, so a
 // SIGKILL at any moment leaves either the old or the new state.
 
-import { chmodSync, closeSync, openSync } from 'node:fs'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
+import { encodeId } from '../identity/index.js'
 import { assert } from '../util/errors.js'
+import { openSqlite } from '../util/sqlite.js'
 import {
   HISTORY_LIMIT_MAX,
   PENDING_REQUESTS_MAX,
@@ -13,6 +14,7 @@ import {
   REQUESTS_PER_SENDER_MAX,
 } from './constants.js'
 import type { Envelope, EnvelopeBody } from './envelope.js'
+import { type GroupEffect, GroupStore } from './groups.js'
 
 export const CHAT_DB_FILE = 'chat.db'
 
@@ -65,6 +67,8 @@ export type Inbound =
       event: 'request' | 'accepted' | null
       /** We owe an ACCEPT (a request from someone we already accepted or asked ourselves). */
       sendAccept: boolean
+      /** What a group envelope did (§11.9). */
+      group?: GroupEffect
     }
 
 const SCHEMA = `
@@ -109,15 +113,12 @@ const MESSAGE_COLUMNS =
 
 export class ChatStore {
   readonly db: Database.Database
+  readonly groups: GroupStore
 
   constructor(path: string) {
-    // Create the file 0600 before SQLite does (it would use the umask).
-    if (path !== ':memory:') closeSync(openSync(path, 'a', 0o600))
-    this.db = new Database(path)
-    if (path !== ':memory:') chmodSync(path, 0o600)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = FULL')
+    this.db = openSqlite(path)
     this.db.exec(SCHEMA)
+    this.groups = new GroupStore(this.db)
   }
 
   close(): void {
@@ -374,6 +375,7 @@ export class ChatStore {
         contact: this.contact(peer)!,
         event: verdict.event,
         sendAccept: verdict.sendAccept,
+        group: verdict.group,
       }
     })()
   }
@@ -382,7 +384,12 @@ export class ChatStore {
     c: Contact,
     e: Envelope,
     now_ms: number,
-  ): { drop: string | null; event: 'request' | 'accepted' | null; sendAccept: boolean } {
+  ): {
+    drop: string | null
+    event: 'request' | 'accepted' | null
+    sendAccept: boolean
+    group?: GroupEffect
+  } {
     const ok = (event: 'request' | 'accepted' | null = null, sendAccept = false) => ({
       drop: null,
       event,
@@ -391,6 +398,12 @@ export class ChatStore {
     const drop = (why: string) => ({ drop: why, event: null, sendAccept: false })
     if (c.state === 'blocked') return drop('blocked')
     switch (e.kind) {
+      case 'group-state':
+      case 'group-text':
+      case 'group-leave': {
+        const v = this.groups.apply(c.id, c.state === 'accepted', e, encodeId(e.recipient), now_ms)
+        return 'drop' in v ? drop(v.drop) : { ...ok(), group: v.effect }
+      }
       case 'request': {
         if (c.state === 'accepted') return ok(null, true)
         if (c.state === 'requested') {

@@ -7,6 +7,8 @@ import { type CallFlags, cmdAnswer, cmdCall, cmdHangup } from './commands/call.j
 import { cmdChat, cmdContacts, cmdHistory, cmdPresence, cmdSend } from './commands/chat.js'
 import { cmdDaemon, type DaemonFlags } from './commands/daemon.js'
 import { cmdDemo } from './commands/demo.js'
+import { cmdDirectory } from './commands/directory.js'
+import { cmdGroup, cmdGroups } from './commands/group.js'
 import { cmdId, cmdInit } from './commands/identity.js'
 import { cmdPing, cmdStatus } from './commands/peers.js'
 import { cmdTestnet } from './commands/testnet.js'
@@ -38,8 +40,18 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
                                         answer the ringing call (--auto: wait for the
                                         next one and exit when it ends)
   hangup                                end the current call
-  contacts add ID [--note T] | list | accept ID | decline ID | remove ID | block ID
-                                        the buddy list with authorization
+  contacts add ID|NAME [--note T] | list | accept ID | decline ID | remove ID | block ID
+                                        the buddy list with authorization; a NAME is
+                                        looked up in the directory and must be unique
+  directory search NAME|ID              every identity claiming NAME, each with its
+                                        fingerprint (or the record of one ID)
+  directory [status] | publish          your own record: when it was last stored / now
+  group create NAME [CONTACT...]        a group chat (up to 100 members) that you administer
+  group invite GROUP CONTACT | remove GROUP MEMBER | leave GROUP
+                                        membership changes (invite/remove: the creator only)
+  group send GROUP TEXT                 a message to every member (stored, delivered when reachable)
+  group history GROUP [--limit N]       the group's messages; yours with how many members have them
+  groups                                your groups (id, members, your status)
   send CONTACT TEXT                     send a message (stored, delivered when reachable)
   history CONTACT [--limit N]           the conversation with receipts
   chat CONTACT                          interactive chat with presence and receipts
@@ -86,6 +98,9 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
   history: { limit: { type: 'string' } },
   chat: {},
   presence: {},
+  directory: {},
+  group: { limit: { type: 'string' } },
+  groups: {},
   'send-file': { detach: { type: 'boolean' } },
   transfers: { to: { type: 'string' }, detach: { type: 'boolean' } },
 }
@@ -166,6 +181,15 @@ async function main(argv: string[]): Promise<number> {
         break
       case 'presence':
         await cmdPresence(home, positionals, out)
+        break
+      case 'directory':
+        await cmdDirectory(home, positionals, out)
+        break
+      case 'group':
+        await cmdGroup(home, positionals, values as { limit?: string }, out)
+        break
+      case 'groups':
+        await cmdGroups(home, out)
         break
       case 'send-file':
         await cmdSendFile(home, positionals, values, out)

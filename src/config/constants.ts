@@ -50,6 +50,7 @@ export const ENV_NOT_CONFIG = [
   'PARLEY_AWAY_AFTER_MS',
   'PARLEY_CHAOS_SEED',
   'PARLEY_TEST_CORRUPT_CHUNKS',
+  'PARLEY_TEST_DIRECTORY_TAMPER',
 ] as const
 /** An unknown variable this close (edits) to a known one is treated as a typo. */
 export const TYPO_DISTANCE_MAX = 2

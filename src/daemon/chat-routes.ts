@@ -6,7 +6,7 @@ import { ParleyError } from '../util/errors.js'
 // Local API of contacts, presence and chat (README "Chat"). A CONTACT is an ID
 // or the name of a contact; a name two contacts share is refused, never guessed.
 
-const contactField: FieldSpec = {
+export const contactField: FieldSpec = {
   type: 'string',
   required: true,
   max_length: 128,
@@ -48,7 +48,7 @@ export function resolveContact(chat: ChatService, text: string): string {
   )
 }
 
-function checkText(text: string): string {
+export function checkText(text: string): string {
   const bytes = Buffer.byteLength(text, 'utf8')
   if (bytes > TEXT_BYTES_MAX)
     throw new ParleyError(

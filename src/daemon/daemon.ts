@@ -13,6 +13,12 @@ import { systemClock } from '../util/clock.js'
 import { systemRandom } from '../util/random.js'
 import { HELLO_FLAG_GATEWAY, HELLO_FLAG_SUPERNODE, PROTOCOL_VERSION } from '../wire/index.js'
 import { watchCalls } from './call-routes.js'
+import {
+  type DirectoryParts,
+  mailboxesFor,
+  publishWhenDiscovered,
+  startDirectory,
+} from './directory-glue.js'
 import { HOST_CACHE_FILE } from './home.js'
 import { supernodeSessions } from './mailbox-glue.js'
 import { buildRoutes } from './routes.js'
@@ -73,6 +79,7 @@ export class Daemon extends EventEmitter {
   chat: ChatService | null = null
   private chatStore: ChatStore | null = null
   mailboxServer: MailboxServer | null = null
+  directory: DirectoryParts | null = null
   private metricsServer: MetricsServer | null = null
   private stopping: Promise<void> | null = null
 
@@ -170,6 +177,7 @@ export class Daemon extends EventEmitter {
       for (const w of await daemon.transfers.start()) debug(w)
       await net.announce(opts.keys.identity.publicKey)
       if (daemon.supernode !== null) await net.announceSupernode()
+      publishWhenDiscovered(daemon.directory, net)
       const gw = opts.supernode?.gateway
       if (gw != null) {
         daemon.gateway = new GatewayServer({
@@ -204,6 +212,7 @@ export class Daemon extends EventEmitter {
     daemon.startChat()
     try {
       await gatewayNet.start()
+      publishWhenDiscovered(daemon.directory, null)
       await daemon.listenLocal()
     } catch (err) {
       await daemon.stop()
@@ -238,6 +247,15 @@ export class Daemon extends EventEmitter {
         path: join(this.opts.home, MAILBOX_DB_FILE),
         clock: systemClock,
       })
+    this.directory = startDirectory({
+      home: this.opts.home,
+      keys: this.opts.keys,
+      net: this.net,
+      sessions: this.sessions,
+      supernode: this.opts.supernode != null,
+      emit: (e) => this.api.broadcast(e),
+      debug,
+    })
     this.chat = new ChatService({
       sessions: this.sessions,
       store: this.chatStore,
@@ -247,7 +265,13 @@ export class Daemon extends EventEmitter {
       emit: (e) => this.api.broadcast(e),
       debug,
       mailbox: new MailboxClient({
-        supernodeSessions: (max) => supernodeSessions(this.net, this.sessions, max),
+        supernodeSessions: async (max, recipient) =>
+          supernodeSessions(
+            this.net,
+            this.sessions,
+            max,
+            await mailboxesFor(this.directory, recipient),
+          ),
         clock: systemClock,
         random: systemRandom,
       }),
@@ -271,6 +295,7 @@ export class Daemon extends EventEmitter {
       ...(this.supernode === null ? {} : { relay: this.supernode.status() }),
       ...(this.gateway === null ? {} : { gateway: this.gateway.status() }),
       ...(this.mailboxServer === null ? {} : { mailbox: this.mailboxServer.stats() }),
+      ...(this.directory?.server == null ? {} : { directory: this.directory.server.stats() }),
       metrics:
         this.metrics_address === null
           ? null
@@ -285,6 +310,7 @@ export class Daemon extends EventEmitter {
         sessions: this.sessions.counters.toJSON(),
         api: this.api.stats,
         chat: this.chat?.counters.toJSON() ?? {},
+        directory: this.directory?.client.counters.toJSON() ?? {},
         transfers: this.transfers.counters.toJSON(),
       },
     }
@@ -357,6 +383,7 @@ export class Daemon extends EventEmitter {
     this.stopping = (async () => {
       this.calls.close()
       this.chat?.close()
+      this.directory?.service.close()
       await this.transfers.close().catch(() => {})
       await this.sessions.close()
       await this.api.close().catch(() => {})
@@ -367,6 +394,7 @@ export class Daemon extends EventEmitter {
       await this.gatewayNet?.close().catch(() => {})
       this.chatStore?.close()
       this.mailboxServer?.close()
+      this.directory?.server?.close()
       await removeDaemonInfo(this.opts.home).catch(() => {})
     })()
     return this.stopping

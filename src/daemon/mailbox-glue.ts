@@ -1,16 +1,19 @@
+import type { MailboxAddress } from '../directory/index.js'
 import type { NetworkNode } from '../net/index.js'
 import type { Session, SessionManager } from '../session/index.js'
 import { GoodbyeCode, HELLO_FLAG_SUPERNODE } from '../wire/index.js'
 
 /**
- * Sessions to up to `max` supernodes, best first, for mailbox deposits and
- * fetches. Until the directory publishes the supernodes each user lists, both
- * sides use the supernodes announced on the network (PROTOCOL.md §9.6).
+ * Sessions to up to `max` supernodes for mailbox deposits and fetches and
+ * for the directory: the `prefer`red ones first (the supernodes a recipient
+ * lists in its directory record, PROTOCOL.md §9.6), then the supernodes
+ * announced on the network, best round trip first.
  */
 export async function supernodeSessions(
   net: NetworkNode | null,
   sessions: SessionManager,
   max: number,
+  prefer: MailboxAddress[] = [],
 ): Promise<{ sessions: Session[]; done(): void }> {
   // Without UDP the only supernode within reach is the gateway we are linked to.
   if (net === null) {
@@ -23,7 +26,15 @@ export async function supernodeSessions(
   if (net.supernodes.ranked().length === 0) await net.refreshSupernodes().catch(() => {})
   const out: Session[] = []
   const opened: Session[] = []
-  for (const sn of net.supernodes.ranked().slice(0, max)) {
+  const seen = new Set<string>()
+  const candidates = [...prefer, ...net.supernodes.ranked()].filter((sn) => {
+    const key = sn.publicKey.toString('hex')
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  for (const sn of candidates) {
+    if (out.length >= max) break
     const open = sessions
       .list()
       .find((s) => !s.closed && s.remoteDevicePublicKey.equals(sn.publicKey))
@@ -32,10 +43,7 @@ export async function supernodeSessions(
       continue
     }
     try {
-      const stream = await net.connect({
-        publicKey: sn.publicKey,
-        relayAddresses: [{ host: sn.host, port: sn.port }],
-      })
+      const stream = await net.connectSupernode(sn)
       const s = sessions.current(await sessions.adopt(stream, null))
       out.push(s)
       opened.push(s)

@@ -5,6 +5,8 @@ import { percentile } from '../util/stats.js'
 import { buildCallRoutes } from './call-routes.js'
 import { buildChatRoutes } from './chat-routes.js'
 import type { Daemon } from './daemon.js'
+import { buildDirectoryRoutes } from './directory-glue.js'
+import { buildGroupRoutes } from './group-routes.js'
 import { transferRoutes } from './transfer-routes.js'
 
 export const PING_COUNT_MAX = 1000
@@ -65,6 +67,8 @@ export function buildRoutes(daemon: Daemon): Route[] {
     ...buildCallRoutes(daemon),
     ...buildChatRoutes(() => daemon.chat!),
     ...transferRoutes(daemon),
+    ...buildDirectoryRoutes(() => daemon.directory),
+    ...buildGroupRoutes(() => daemon.chat!),
   ]
 }
 

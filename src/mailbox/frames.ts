@@ -6,6 +6,8 @@ import {
   checkUint,
   decodeStrict,
   malformed,
+  readFixed,
+  readRest,
   readU8,
   readUint,
   type State,
@@ -94,20 +96,6 @@ export function decodeMailboxFrame(buf: Uint8Array): MailboxFrame {
   return decodeStrict(buf, 'mailbox frame', readFrame)
 }
 
-function fixed(state: State, n: number, field: string): Buffer {
-  if (state.end - state.start < n) throw malformed(`${field}: truncated (${n} bytes needed)`)
-  const out = Buffer.from(state.buffer!.subarray(state.start, state.start + n))
-  state.start += n
-  return out
-}
-
-function rest(state: State): Buffer {
-  const out = Buffer.from(state.buffer!.subarray(state.start, state.end))
-  state.start = state.end
-  if (out.byteLength === 0) throw malformed('blob: empty')
-  return out
-}
-
 function readFrame(state: State): MailboxFrame {
   if (state.end === state.start) throw malformed('mailbox frame: empty')
   const type = readU8(state, 'mailbox frame type')
@@ -115,12 +103,12 @@ function readFrame(state: State): MailboxFrame {
     case MAILBOX_TYPE_PUT:
       return {
         type: 'put',
-        recipient: fixed(state, 32, 'recipient'),
-        blobId: fixed(state, BLOB_ID_BYTES, 'blob id'),
-        blob: rest(state),
+        recipient: readFixed(state, 32, 'recipient'),
+        blobId: readFixed(state, BLOB_ID_BYTES, 'blob id'),
+        blob: readRest(state, 'blob'),
       }
     case MAILBOX_TYPE_STORED: {
-      const blobId = fixed(state, BLOB_ID_BYTES, 'blob id')
+      const blobId = readFixed(state, BLOB_ID_BYTES, 'blob id')
       const status = readU8(state, 'status')
       if (status > STORED_FULL) throw malformed(`status: ${status} is not defined`)
       return { type: 'stored', blobId, status }
@@ -128,11 +116,15 @@ function readFrame(state: State): MailboxFrame {
     case MAILBOX_TYPE_FETCH:
       return { type: 'fetch' }
     case MAILBOX_TYPE_BLOB:
-      return { type: 'blob', blobId: fixed(state, BLOB_ID_BYTES, 'blob id'), blob: rest(state) }
+      return {
+        type: 'blob',
+        blobId: readFixed(state, BLOB_ID_BYTES, 'blob id'),
+        blob: readRest(state, 'blob'),
+      }
     case MAILBOX_TYPE_END:
       return { type: 'end', remaining: readUint(state, 'remaining') }
     case MAILBOX_TYPE_DELETE:
-      return { type: 'delete', blobId: fixed(state, BLOB_ID_BYTES, 'blob id') }
+      return { type: 'delete', blobId: readFixed(state, BLOB_ID_BYTES, 'blob id') }
     default:
       throw new ParleyError(
         'UNKNOWN_MESSAGE_TYPE',

@@ -3,13 +3,12 @@
 // sent, bounded per recipient and in total, kept MAILBOX_RETENTION_MS. Only
 // the recipient's own authenticated session can fetch or delete its blobs.
 
-import { chmodSync, closeSync, openSync } from 'node:fs'
-import Database from 'better-sqlite3'
-import c from 'compact-encoding'
-import type Protomux from 'protomux'
+import type Database from 'better-sqlite3'
+import { serveExchanges } from '../session/exchange.js'
 import type { Session, SessionManager } from '../session/index.js'
 import type { Clock } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
+import { openSqlite } from '../util/sqlite.js'
 import {
   MAILBOX_BLOBS_PER_RECIPIENT_MAX,
   MAILBOX_BLOBS_TOTAL_MAX,
@@ -32,17 +31,18 @@ export class MailboxServer {
 
   constructor(opts: { sessions: SessionManager; path: string; clock: Clock }) {
     this.clock = opts.clock
-    if (opts.path !== ':memory:') closeSync(openSync(opts.path, 'a', 0o600))
-    this.db = new Database(opts.path)
-    if (opts.path !== ':memory:') chmodSync(opts.path, 0o600)
-    this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = FULL')
+    this.db = openSqlite(opts.path)
     this.db.exec(`CREATE TABLE IF NOT EXISTS blobs (
       recipient TEXT NOT NULL, id TEXT NOT NULL, blob BLOB NOT NULL, stored_ms INTEGER NOT NULL,
       PRIMARY KEY (recipient, id));
       CREATE INDEX IF NOT EXISTS blobs_age ON blobs (stored_ms);`)
-    opts.sessions.on('session', (s: Session) => this.serve(s))
-    for (const s of opts.sessions.list()) this.serve(s)
+    serveExchanges(opts.sessions, {
+      protocol: MAILBOX_PROTOCOL,
+      encode: encodeMailboxFrame,
+      decode: decodeMailboxFrame,
+      onBadFrame: () => this.counters.inc('malformed'),
+      handle: (session, f) => (this.db.open ? this.handle(session, f) : []),
+    })
   }
 
   close(): void {
@@ -57,30 +57,6 @@ export class MailboxServer {
       r: number
     }
     return { blobs: row.n, recipients: row.r, drops: this.counters.toJSON() }
-  }
-
-  /** Answers mailbox channels the peer opens on this session. */
-  private serve(session: Session): void {
-    const mux = session.mux as Protomux
-    mux.pair({ protocol: MAILBOX_PROTOCOL }, () => {
-      const channel = mux.createChannel({ protocol: MAILBOX_PROTOCOL })
-      if (channel === null) return
-      const message = channel.addMessage({
-        encoding: c.raw,
-        onmessage: (raw: Buffer) => {
-          if (!this.db.open) return
-          let frame: MailboxFrame
-          try {
-            frame = decodeMailboxFrame(raw)
-          } catch {
-            this.counters.inc('malformed')
-            return
-          }
-          for (const reply of this.handle(session, frame)) message.send(encodeMailboxFrame(reply))
-        },
-      })
-      channel.open()
-    })
   }
 
   private handle(session: Session, f: MailboxFrame): MailboxFrame[] {

@@ -350,6 +350,28 @@ export class NetworkNode extends EventEmitter {
     )
   }
 
+  /**
+   * Dials a supernode at its DHT address, never through a relay: a supernode
+   * is reachable by definition (PROTOCOL.md §4.4), and relaying to it would
+   * spend a relay slot for nothing (the directory and mailboxes use this).
+   */
+  async connectSupernode(
+    sn: { publicKey: Buffer; host: string; port: number },
+    signal?: AbortSignal,
+  ): Promise<NoiseSocket> {
+    const socket = await dialOnce({
+      dht: this.dht,
+      keyPair: this.opts.keyPair,
+      target: { publicKey: sn.publicKey, relayAddresses: [{ host: sn.host, port: sn.port }] },
+      relay: null,
+      forceRelay: this.forceRelay,
+      signal,
+      onDebug: (msg) => this.emit('debug', msg),
+    })
+    this.trackPath(socket)
+    return socket
+  }
+
   reachability(): Reachability {
     const dht = this.dht
     return classifyReachability(

@@ -57,6 +57,22 @@ export function readUint32(state: State, field: string): number {
   return c.uint32.decode(state) as number
 }
 
+/** Exactly `n` raw bytes, copied (so a decoded value never pins a larger network buffer). */
+export function readFixed(state: State, n: number, field: string): Buffer {
+  if (remaining(state) < n) throw malformed(`${field}: truncated (${n} bytes needed)`)
+  const out = Buffer.from(bytes(state).subarray(state.start, state.start + n))
+  state.start += n
+  return out
+}
+
+/** The bytes to the end of the frame (a `raw` field), copied; at least one. */
+export function readRest(state: State, field: string): Buffer {
+  const out = Buffer.from(bytes(state).subarray(state.start, state.end))
+  state.start = state.end
+  if (out.byteLength === 0) throw malformed(`${field}: empty`)
+  return out
+}
+
 /** A compact-encoding `uint` in its shortest form, at most `max`. */
 export function readUint(state: State, field: string, max = UINT_FIELD_MAX): number {
   const prefix = readU8(state, field)

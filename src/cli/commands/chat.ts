@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline'
 import { ApiClient } from '../../api/index.js'
 import { ParleyError } from '../../util/errors.js'
 import type { Output } from '../output.js'
+import { resolveNameForAdd } from './directory.js'
 
 // `parley contacts …`, `send`, `history`, `chat`, `presence`: thin clients of
 // the daemon's chat API (src/daemon/chat-routes.ts).
@@ -29,7 +30,7 @@ interface MessageJson {
 const AWAY_AFTER_MS = Number(process.env.PARLEY_AWAY_AFTER_MS ?? 300_000)
 
 const CONTACTS_USAGE =
-  'usage: parley contacts add ID [--note TEXT] | list | accept ID | decline ID | remove ID | block ID'
+  'usage: parley contacts add ID|NAME [--note TEXT] | list | accept ID | decline ID | remove ID | block ID'
 
 export async function cmdContacts(
   home: string,
@@ -51,7 +52,8 @@ export async function cmdContacts(
   }
   if (!['add', 'accept', 'decline', 'remove', 'block'].includes(sub) || who === undefined)
     throw new ParleyError('USAGE', CONTACTS_USAGE)
-  const body: Record<string, unknown> = { id: who }
+  const id = sub === 'add' ? await resolveNameForAdd(client, who, out) : who
+  const body: Record<string, unknown> = { id }
   if (sub === 'add' && flags.note !== undefined) body.note = flags.note
   const r = await client.request<{ contact: ContactJson }>('POST', `/v1/contacts/${sub}`, body)
   const c = r.contact
