@@ -19,8 +19,12 @@ const PEER = fileURLToPath(new URL('./transfer/peer.js', import.meta.url))
 
 interface Result {
   kind: string
+  /** Absent: the receiver's measurement; 'sender': the sender's CPU for the same run. */
+  side?: 'sender'
   bytes: number
   ms: number
+  cpu_ms: number
+  main_cpu_ms: number
 }
 
 /**
@@ -44,11 +48,17 @@ export async function benchTransfer(): Promise<void> {
       tls,
       kinds: (process.env.BENCH_TRANSFER_KINDS ?? 'raw,tls,parley').split(','),
     })
+    const received = results.filter((r) => r.side === undefined)
     const mbps = (kind: string) =>
       percentile(
-        results.filter((r) => r.kind === kind).map((r) => r.bytes / 1e6 / (r.ms / 1000)),
+        received.filter((r) => r.kind === kind).map((r) => r.bytes / 1e6 / (r.ms / 1000)),
         50,
       )
+    const cpu = (kind: string, side: 'sender' | undefined, f: 'cpu_ms' | 'main_cpu_ms') =>
+      percentile(
+        results.filter((r) => r.kind === kind && r.side === side).map((r) => r[f]),
+        50,
+      ).toFixed(0)
     const [raw, tcp, parley] = [mbps('raw'), mbps('tls'), mbps('parley')]
     console.log(
       `loopback, ${SIZE_BYTES / 2 ** 20} MiB per run, ${ROUNDS} runs each, interleaved, two processes (sender, receiver); medians`,
@@ -58,6 +68,11 @@ export async function benchTransfer(): Promise<void> {
     console.log(
       `parley transfer         ${parley.toFixed(1)} MB/s  (accept → chunks hashed, file verified, fsynced and in place)`,
     )
+    for (const kind of ['raw', 'tls', 'parley']) {
+      console.log(
+        `CPU ${kind.padEnd(6)} sender ${cpu(kind, 'sender', 'cpu_ms')} ms (event loop ${cpu(kind, 'sender', 'main_cpu_ms')}), receiver ${cpu(kind, undefined, 'cpu_ms')} ms (event loop ${cpu(kind, undefined, 'main_cpu_ms')})`,
+      )
+    }
     console.log(
       `ratio parley/raw ${(parley / raw).toFixed(2)}x (goal >= 0.90x), parley/TLS ${(parley / tcp).toFixed(2)}x`,
     )
@@ -133,17 +148,20 @@ async function runPair(o: {
       const results: Result[] = []
       let started = false
       receiver.once('exit', (code) => reject(new Error(`the receiver exited (${code})`)))
-      createInterface({ input: receiver.stdout! }).on('line', (line) => {
-        if (!started) {
-          started = true
-          const args = [...prof('s'), PEER, 'sender', o.bootstrap, o.file, String(rounds), line]
-          children.push(
-            spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env }),
-          )
-          return
-        }
+      const expected = 2 * o.kinds.length * rounds
+      const onResult = (line: string) => {
         results.push(JSON.parse(line) as Result)
-        if (results.length === o.kinds.length * rounds) resolve(results)
+        if (results.length === expected) resolve(results)
+      }
+      createInterface({ input: receiver.stdout! }).on('line', (line) => {
+        if (started) return onResult(line)
+        started = true
+        const args = [...prof('s'), PEER, 'sender', o.bootstrap, o.file, String(rounds), line]
+        const sender = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env })
+        children.push(sender)
+        createInterface({ input: sender.stdout! }).on('line', (l) => {
+          if (!l.includes('sender_done')) onResult(l)
+        })
       })
     })
   } finally {

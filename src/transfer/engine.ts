@@ -15,6 +15,7 @@ import type { Clock, TimerHandle } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
 import { decodeDropReason, isParleyError, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
+import { type ChunkIo, ChunkPool } from './chunk-pool.js'
 import {
   FILE_BYTES_MAX,
   INCOMING_FILE_BYTES_MAX,
@@ -56,6 +57,8 @@ export interface TransferEngineOptions {
   release(identity: Buffer): void
   /** Test double on the path: may alter a chunk after it was hashed. */
   tamper?(index: number, data: Buffer): void
+  /** Hashing and chunk writes off the event loop (default: a pool of worker threads). */
+  chunks?: ChunkIo
 }
 
 export type TransferDropReason =
@@ -111,6 +114,7 @@ export class TransferEngine extends EventEmitter {
   readonly counters = new Counters<TransferDropReason>()
   readonly store: TransferStore
   private readonly opts: TransferEngineOptions
+  private readonly chunks: ChunkIo
   private readonly entries = new Map<string, Entry>()
   private readonly peers = new Map<string, PeerChannel>()
   private readonly maintained = new Set<string>()
@@ -122,6 +126,7 @@ export class TransferEngine extends EventEmitter {
     super()
     this.opts = opts
     this.store = new TransferStore(opts.home)
+    this.chunks = opts.chunks ?? new ChunkPool()
   }
 
   /** Loads records from disk and resumes what was running. */
@@ -540,7 +545,13 @@ export class TransferEngine extends EventEmitter {
   private async prepare(e: Entry, identity: Buffer): Promise<void> {
     const r = e.record
     try {
-      const { chunk_hashes, file_hash } = await hashFile(r.source_path!, r.size, r.chunk_bytes)
+      const { chunk_hashes, file_hash } = await hashFile(
+        r.source_path!,
+        r.size,
+        r.chunk_bytes,
+        undefined,
+        this.chunks,
+      )
       if (this.closed || TERMINAL_STATES.has(r.state)) return
       r.file_hash = file_hash.toString('hex')
       r.state = 'offered'
@@ -548,6 +559,7 @@ export class TransferEngine extends EventEmitter {
       await this.store.save(r)
       e.outgoing = this.makeOutgoing(e, chunk_hashes)
     } catch (err) {
+      if (this.closed) return // hashed again on the next start
       this.finish(e, 'failed', {
         code: 'TRANSFER_FAILED',
         message: `could not read the file: ${(err as Error).message}`,
@@ -567,6 +579,7 @@ export class TransferEngine extends EventEmitter {
     return new Incoming(e.record, {
       clock: this.opts.clock,
       store: this.store,
+      chunks: this.chunks,
       send: (m) => this.sendTo(peer, m),
       linkPath: () => this.peers.get(peer)?.link.path() ?? null,
       changed: () => this.changed(e, false),
@@ -750,5 +763,6 @@ export class TransferEngine extends EventEmitter {
       await e.incoming?.suspend()
       await e.outgoing?.stop()
     }
+    await this.chunks.close()
   }
 }
