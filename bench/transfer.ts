@@ -10,6 +10,7 @@ import { RELAYED_BYTES_PER_S } from '../src/transfer/index.js'
 import { percentile } from '../src/util/stats.js'
 import { tempDir } from '../test/helpers/cli.js'
 import { writeDistinctChunks } from '../test/helpers/files.js'
+import { benchRateLimitedLink } from './transfer/link.js'
 
 const SIZE_BYTES = Number(process.env.BENCH_TRANSFER_BYTES ?? 256 * 1024 * 1024)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -77,6 +78,7 @@ export async function benchTransfer(): Promise<void> {
       `ratio parley/raw ${(parley / raw).toFixed(2)}x (goal >= 0.90x), parley/TLS ${(parley / tcp).toFixed(2)}x`,
     )
     await benchRelayed(bootstrap, dir.path)
+    await benchRateLimitedLink()
   } finally {
     await testnet.destroy()
     await dir.cleanup()

@@ -53,8 +53,8 @@ async function parleyNode(home: string, autoAccept: string[]) {
     auto_accept_from: autoAccept,
     download_dir: home,
     connect: (id) => node.manager.connect(id),
-    maintain: (id) => node.manager.maintain(id),
-    release: (id) => node.manager.release(id),
+    maintain: (id, owner) => node.manager.maintain(id, owner),
+    release: (id, owner) => node.manager.release(id, owner),
   })
   node.manager.on('session', (s) =>
     engine.attach({ identity: s.remoteIdentityPublicKey!, mux: s.mux, path: () => s.path }),

@@ -53,8 +53,13 @@ export interface TransferEngineOptions {
   download_dir: string
   /** Dials the peer (resolves when a session is open); failures are retried by `maintain`. */
   connect(identity: Buffer): Promise<unknown>
-  maintain(identity: Buffer): void
-  release(identity: Buffer): void
+  /**
+   * Keeps a session to the peer while `owner` wants it (one owner per
+   * transfer, `transfer:<id>`, so ending one transfer never drops the
+   * keep-alive another one with the same peer still needs).
+   */
+  maintain(identity: Buffer, owner: string): void
+  release(identity: Buffer, owner: string): void
   /** Test double on the path: may alter a chunk after it was hashed. */
   tamper?(index: number, data: Buffer): void
   /** Hashing and chunk writes off the event loop (default: a pool of worker threads). */
@@ -117,6 +122,7 @@ export class TransferEngine extends EventEmitter {
   private readonly chunks: ChunkIo
   private readonly entries = new Map<string, Entry>()
   private readonly peers = new Map<string, PeerChannel>()
+  /** Transfers (ids) whose peer this engine asked to keep a session with. */
   private readonly maintained = new Set<string>()
   /** Every open transfer channel per peer, oldest first; `peers` holds the one in use. */
   private readonly openChannels = new Map<string, PeerChannel[]>()
@@ -162,7 +168,7 @@ export class TransferEngine extends EventEmitter {
         this.finish(entry, 'failed', { code: 'TRANSFER_FAILED', message: (err as Error).message })
       }
     }
-    for (const peer of new Set(records.map((r) => r.peer))) this.refreshMaintained(peer)
+    for (const e of this.entries.values()) this.refreshMaintained(e)
     // Sessions that opened while the records were loading.
     for (const [peer, pc] of this.peers) if (pc.open) this.onPeerOpen(peer)
     return warnings
@@ -428,7 +434,7 @@ export class TransferEngine extends EventEmitter {
     await e.incoming.open()
     await this.store.save(e.record)
     this.sendTo(e.record.peer, { type: 'accept', id: Buffer.from(e.record.id, 'hex') })
-    this.refreshMaintained(e.record.peer)
+    this.refreshMaintained(e)
     this.changed(e, true)
     e.incoming.pump()
     return this.view(e)
@@ -567,7 +573,7 @@ export class TransferEngine extends EventEmitter {
       return
     }
     this.changed(e, true)
-    this.refreshMaintained(r.peer)
+    this.refreshMaintained(e)
     if (this.peers.get(r.peer)?.open) this.sendTo(r.peer, e.outgoing.offerMessage())
     else this.opts.connect(identity).catch(() => {}) // maintain() keeps trying
   }
@@ -646,7 +652,7 @@ export class TransferEngine extends EventEmitter {
     e.record.verified = undefined
     if (e.record.file_hash !== '') void this.store.save(e.record).catch(() => {})
     void this.store.removeHashes(e.record.id).catch(() => {})
-    this.refreshMaintained(e.record.peer)
+    this.refreshMaintained(e)
     this.changed(e, true)
   }
 
@@ -742,16 +748,17 @@ export class TransferEngine extends EventEmitter {
     return [...this.entries.values()].filter((e) => isActive(e.record)).length
   }
 
-  /** Keeps a session to a peer while a transfer with it is running, so it resumes after a break. */
-  private refreshMaintained(peer: string): void {
+  /** Keeps a session to the peer while this transfer is running, so it resumes after a break. */
+  private refreshMaintained(e: Entry): void {
     if (this.closed) return
-    const active = this.entriesOf(peer).some((e) => isActive(e.record))
-    if (active && !this.maintained.has(peer)) {
-      this.maintained.add(peer)
-      this.opts.maintain(decodeId(peer))
-    } else if (!active && this.maintained.has(peer)) {
-      this.maintained.delete(peer)
-      this.opts.release(decodeId(peer))
+    const { id, peer } = e.record
+    const active = isActive(e.record)
+    if (active && !this.maintained.has(id)) {
+      this.maintained.add(id)
+      this.opts.maintain(decodeId(peer), `transfer:${id}`)
+    } else if (!active && this.maintained.has(id)) {
+      this.maintained.delete(id)
+      this.opts.release(decodeId(peer), `transfer:${id}`)
     }
   }
 
