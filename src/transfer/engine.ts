@@ -66,7 +66,7 @@ export interface TransferEngineOptions {
   chunks?: ChunkIo
 }
 
-export type TransferDropReason =
+export type TransferCounter =
   | 'malformed'
   | 'oversize'
   | 'unknown_type'
@@ -77,6 +77,9 @@ export type TransferDropReason =
   | 'corrupt_chunk'
   | 'request_overflow'
   | 'request_out_of_range'
+  // Not drops: work done, so tests and operators can see what crossed the wire.
+  | 'chunks_sent'
+  | 'chunks_verified'
 
 export interface TransferView {
   id: string
@@ -116,7 +119,7 @@ interface PeerChannel {
 }
 
 export class TransferEngine extends EventEmitter {
-  readonly counters = new Counters<TransferDropReason>()
+  readonly counters = new Counters<TransferCounter>()
   readonly store: TransferStore
   private readonly opts: TransferEngineOptions
   private readonly chunks: ChunkIo

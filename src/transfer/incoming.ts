@@ -35,7 +35,7 @@ export interface IncomingHooks {
   linkPath(): string | null
   changed(): void
   ended(code: RefusalCode | null, message: string | null): void
-  count(reason: 'unrequested' | 'corrupt_chunk'): void
+  count(reason: 'unrequested' | 'corrupt_chunk' | 'chunks_verified'): void
 }
 
 export class Incoming {
@@ -276,6 +276,7 @@ export class Incoming {
       return
     }
     this.inFlight.delete(index)
+    this.hooks.count('chunks_verified')
     hash.copy(this.hashes, index * HASH_BYTES)
     this.hashed.set(index)
     this.have.set(index)

@@ -144,6 +144,48 @@ describe('file transfer between daemons', () => {
     assert.match(own.stderr, /file transfer is turned off on this node/)
   })
 
+  test('the sender SIGKILLed mid-transfer and restarted: resumes without resending verified chunks', {
+    timeout: 300_000,
+  }, async () => {
+    const size = 128 * 1024 * 1024
+    const chunk = 256 * 1024
+    const source = join(root.path, 'sender-restart.bin')
+    await writeDistinctChunks(source, size)
+    const inbox = join(root.path, 'inbox-sender-restart')
+    await mkdir(inbox)
+    const sent = await cli('alice', ['send-file', ids.bob!, source, '--detach'])
+    assert.equal(sent.code, 0, sent.stderr)
+    const id = (JSON.parse(sent.stdout) as TransferView).id
+    await waitFor('bob', (t) => t.id === id && t.state === 'offered')
+    const accepted = await cli('bob', ['transfers', 'accept', id, '--to', inbox, '--detach'])
+    assert.equal(accepted.code, 0, accepted.stderr)
+    await waitFor('bob', (t) => t.id === id && t.bytes_done >= size / 4)
+    await daemons.get('alice')!.stop('SIGKILL')
+    // Whatever was on the way when the sender died has landed or is lost now.
+    await new Promise((r) => setTimeout(r, 500))
+    const verified = (await list('bob')).find((t) => t.id === id)!
+    assert.equal(verified.state, 'receiving')
+    assert.ok(verified.bytes_done < size, 'the sender died before the end')
+
+    const alice = await start('alice')
+    const done = await waitFor('bob', (t) => t.id === id && TERMINAL.has(t.state))
+    assert.equal(done.state, 'completed', JSON.stringify(done.error))
+    await waitFor('alice', (t) => t.id === id && t.state === 'completed')
+    assert.equal(await sha256(done.path!), await sha256(source))
+    const status = await alice.client.request<{ counters: { transfers: Record<string, number> } }>(
+      'GET',
+      '/v1/status',
+    )
+    const resent = status.counters.transfers.chunks_sent ?? 0
+    const missing = (size - verified.bytes_done) / chunk
+    assert.ok(
+      resent > 0 && resent <= missing,
+      `restarted sender sent ${resent} chunks; ${missing} were missing`,
+    )
+    await rm(done.path!)
+    await rm(source)
+  })
+
   test('hostile names are refused before anything is sent; a typo in the ID is a usage error', async () => {
     for (const name of ['CON.txt', 'a:b', 'trailing.']) {
       const path = join(root.path, name)
