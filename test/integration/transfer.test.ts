@@ -47,6 +47,19 @@ describe('file transfer between daemons', () => {
     }
   }
 
+  /** Writes `size` distinct bytes, alice offers them to bob; resolves with the source, inbox and id. */
+  const offerToBob = async (name: string, size: number) => {
+    const source = join(root.path, name)
+    await writeDistinctChunks(source, size)
+    const inbox = join(root.path, `inbox-${name}`)
+    await mkdir(inbox)
+    const sent = await cli('alice', ['send-file', ids.bob!, source, '--detach'])
+    assert.equal(sent.code, 0, sent.stderr)
+    const id = (JSON.parse(sent.stdout) as TransferView).id
+    await waitFor('bob', (t) => t.id === id && t.state === 'offered')
+    return { source, inbox, id }
+  }
+
   before(async () => {
     root = await tempDir('transfer')
     testnet = await startTestnetProcess(['--nodes', '3'])
@@ -69,15 +82,7 @@ describe('file transfer between daemons', () => {
   test('1 GiB, receiver SIGKILLed near 50% and restarted: completes, hash matches, RSS ≤ 150 MB', {
     timeout: 600_000,
   }, async (t) => {
-    const source = join(root.path, 'big.bin')
-    await writeDistinctChunks(source, GiB)
-    const inbox = join(root.path, 'inbox')
-    await mkdir(inbox)
-
-    const sent = await cli('alice', ['send-file', ids.bob!, source, '--detach'])
-    assert.equal(sent.code, 0, sent.stderr)
-    const id = (JSON.parse(sent.stdout) as TransferView).id
-    await waitFor('bob', (t) => t.id === id && t.state === 'offered')
+    const { source, inbox, id } = await offerToBob('big.bin', GiB)
     const rss = new RssSampler()
     rss.watch(daemons.get('bob')!.child.pid!)
     const accepted = await cli('bob', [
@@ -124,7 +129,9 @@ describe('file transfer between daemons', () => {
     assert.equal(sent.code, 0, sent.stderr)
     const id = (JSON.parse(sent.stdout) as TransferView).id
     await waitFor('bob', (t) => t.id === id && t.state === 'offered')
-    const r = await cli('bob', ['transfers', 'accept', id, '--to', join(root.path, 'inbox')])
+    const inbox = join(root.path, 'inbox-report')
+    await mkdir(inbox)
+    const r = await cli('bob', ['transfers', 'accept', id, '--to', inbox])
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout) as TransferView
     assert.deepEqual(await readFile(out.path!), data)
@@ -149,14 +156,7 @@ describe('file transfer between daemons', () => {
   }, async () => {
     const size = 128 * 1024 * 1024
     const chunk = 256 * 1024
-    const source = join(root.path, 'sender-restart.bin')
-    await writeDistinctChunks(source, size)
-    const inbox = join(root.path, 'inbox-sender-restart')
-    await mkdir(inbox)
-    const sent = await cli('alice', ['send-file', ids.bob!, source, '--detach'])
-    assert.equal(sent.code, 0, sent.stderr)
-    const id = (JSON.parse(sent.stdout) as TransferView).id
-    await waitFor('bob', (t) => t.id === id && t.state === 'offered')
+    const { source, inbox, id } = await offerToBob('sender-restart.bin', size)
     const accepted = await cli('bob', ['transfers', 'accept', id, '--to', inbox, '--detach'])
     assert.equal(accepted.code, 0, accepted.stderr)
     await waitFor('bob', (t) => t.id === id && t.bytes_done >= size / 4)
