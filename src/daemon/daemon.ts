@@ -203,6 +203,7 @@ export class Daemon extends EventEmitter {
     daemon.startChat()
     try {
       await gatewayNet.start()
+      for (const w of await daemon.transfers.start()) debug(w)
       await daemon.listenLocal()
     } catch (err) {
       await daemon.stop()

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
 import type { TransferView } from '../../src/transfer/index.js'
 import {
+  freeTcpPort,
   initUsers,
   runCli,
   startTestnetProcess,
@@ -301,3 +302,62 @@ class RssSampler {
     if (this.timer !== null) clearInterval(this.timer)
   }
 }
+
+// One side has UDP off and reaches everything through a supernode's TCP
+// gateway (as in gateway.test.ts); the transfer runs over that tunnel.
+describe('file transfer through the TCP gateway', () => {
+  let root: Awaited<ReturnType<typeof tempDir>>
+  let testnet: TestnetProcess
+  const daemons: DaemonProcess[] = []
+  const ids: Record<string, string> = {}
+
+  before(async () => {
+    root = await tempDir('transfer-gateway')
+    testnet = await startTestnetProcess(['--nodes', '3'])
+    Object.assign(ids, await initUsers(root.path, ['s1', 'gina', 'hank']))
+    const common = ['--bootstrap', testnet.bootstrap, '--port', '0']
+    const port = String(await freeTcpPort())
+    const gateway = ['--supernode', '--gateway-port', port, '--gateway-host', '127.0.0.1']
+    daemons.push(await spawnDaemon({ home: join(root.path, 's1'), args: [...common, ...gateway] }))
+    const noUdp = ['--no-udp', '--gateways', `127.0.0.1:${port}`]
+    daemons.push(
+      ...(await Promise.all([
+        spawnDaemon({ home: join(root.path, 'gina'), args: noUdp }),
+        spawnDaemon({
+          home: join(root.path, 'hank'),
+          args: [...common, '--auto-accept-from', ids.gina!],
+        }),
+      ])),
+    )
+  })
+
+  after(async () => {
+    await Promise.all(daemons.map((d) => d.stop('SIGKILL')))
+    await testnet?.stop()
+    await root?.cleanup()
+  })
+
+  test('a UDP-less sender: the file arrives whole over the gateway', async () => {
+    const source = join(root.path, 'slides.pdf')
+    await writeDistinctChunks(source, 8 * 1024 * 1024 + 99)
+    const sent = await runCli([
+      'send-file',
+      ids.hank!,
+      source,
+      '--json',
+      '--home',
+      join(root.path, 'gina'),
+    ])
+    assert.equal(sent.code, 0, sent.stderr)
+    const out = JSON.parse(sent.stdout) as TransferView
+    assert.equal(out.state, 'completed')
+    assert.equal(out.link, 'gateway')
+    const r = await runCli(['transfers', '--json', '--home', join(root.path, 'hank')])
+    const received = (JSON.parse(r.stdout).transfers as TransferView[]).find(
+      (t) => t.id === out.id,
+    )!
+    assert.equal(received.state, 'completed')
+    assert.equal(received.file_hash, out.file_hash)
+    assert.equal(await sha256(received.path!), await sha256(source))
+  })
+})
