@@ -13,7 +13,7 @@ import { connect as tlsConnect, createServer as tlsServer } from 'node:tls'
 import DHT from 'hyperdht'
 import { encodeId, generateIdentity } from '../../src/identity/index.js'
 import { parseHostPortList } from '../../src/net/index.js'
-import { TransferEngine } from '../../src/transfer/index.js'
+import { ChunkPool, TransferEngine } from '../../src/transfer/index.js'
 import { systemClock } from '../../src/util/clock.js'
 import { systemRandom } from '../../src/util/random.js'
 import { startParleyNode } from '../parley-node.js'
@@ -53,6 +53,8 @@ async function parleyNode(home: string, autoAccept: string[]) {
     auto_accept_from: autoAccept,
     download_dir: home,
     connect: (id) => node.manager.connect(id),
+    // BENCH_CHUNK_WORKERS=1: hash and write in worker threads instead of the event loop.
+    ...(process.env.BENCH_CHUNK_WORKERS ? { chunks: new ChunkPool() } : {}),
     maintain: (id, owner) => node.manager.maintain(id, owner),
     release: (id, owner) => node.manager.release(id, owner),
   })

@@ -96,10 +96,10 @@ export const TRANSFERS_KEPT_MAX = 200
 export const INCOMING_FILE_BYTES_MAX = FILE_BYTES_MAX
 /** Free space to leave at the destination beyond the file itself. */
 export const DISK_RESERVE_BYTES = 64 * 1024 * 1024
-/** Worker threads that hash and write chunks (chunk-pool.ts): at most this many, and one fewer than the cores. */
+/** Worker threads of a ChunkPool (chunk-pool.ts; not the default): at most this many, and one fewer than the cores. */
 export const CHUNK_WORKERS_MAX = 2
 /** Shared memory the workers read chunks from (all transfers together); a chunk waits for room. */
-export const CHUNK_SLOT_BYTES_MAX = 32 * 1024 * 1024
+export const CHUNK_SLOT_BYTES_MAX = 4 * 1024 * 1024
 /** Chunks one worker job reads and hashes, so jobs of several transfers interleave. */
 export const HASH_JOB_CHUNKS_MAX = 64
 /** Progress events per transfer at most this often. */

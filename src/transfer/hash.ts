@@ -99,7 +99,7 @@ export async function readFully(
 /** Writes all of `buf` at `position`. */
 export async function writeFully(
   handle: { fd: number },
-  buf: Buffer,
+  buf: Uint8Array,
   position: number,
 ): Promise<void> {
   let done = 0
