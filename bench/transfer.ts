@@ -10,17 +10,23 @@ import { RELAYED_BYTES_PER_S } from '../src/transfer/index.js'
 import { percentile } from '../src/util/stats.js'
 import { tempDir } from '../test/helpers/cli.js'
 import { writeDistinctChunks } from '../test/helpers/files.js'
+import { benchRateLimitedLink } from './transfer/link.js'
 
 const SIZE_BYTES = Number(process.env.BENCH_TRANSFER_BYTES ?? 256 * 1024 * 1024)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const RELAYED_BYTES = 2 * 1024 * 1024
+const RELAYED_ROUNDS = 3
 const RELAY_SESSION_CAP = 262_144
 const PEER = fileURLToPath(new URL('./transfer/peer.js', import.meta.url))
 
 interface Result {
   kind: string
+  /** Absent: the receiver's measurement; 'sender': the sender's CPU for the same run. */
+  side?: 'sender'
   bytes: number
   ms: number
+  cpu_ms: number
+  main_cpu_ms: number
 }
 
 /**
@@ -44,11 +50,17 @@ export async function benchTransfer(): Promise<void> {
       tls,
       kinds: (process.env.BENCH_TRANSFER_KINDS ?? 'raw,tls,parley').split(','),
     })
+    const received = results.filter((r) => r.side === undefined)
     const mbps = (kind: string) =>
       percentile(
-        results.filter((r) => r.kind === kind).map((r) => r.bytes / 1e6 / (r.ms / 1000)),
+        received.filter((r) => r.kind === kind).map((r) => r.bytes / 1e6 / (r.ms / 1000)),
         50,
       )
+    const cpu = (kind: string, side: 'sender' | undefined, f: 'cpu_ms' | 'main_cpu_ms') =>
+      percentile(
+        results.filter((r) => r.kind === kind && r.side === side).map((r) => r[f]),
+        50,
+      ).toFixed(0)
     const [raw, tcp, parley] = [mbps('raw'), mbps('tls'), mbps('parley')]
     console.log(
       `loopback, ${SIZE_BYTES / 2 ** 20} MiB per run, ${ROUNDS} runs each, interleaved, two processes (sender, receiver); medians`,
@@ -58,10 +70,16 @@ export async function benchTransfer(): Promise<void> {
     console.log(
       `parley transfer         ${parley.toFixed(1)} MB/s  (accept → chunks hashed, file verified, fsynced and in place)`,
     )
+    for (const kind of ['raw', 'tls', 'parley']) {
+      console.log(
+        `CPU ${kind.padEnd(6)} sender ${cpu(kind, 'sender', 'cpu_ms')} ms (event loop ${cpu(kind, 'sender', 'main_cpu_ms')}), receiver ${cpu(kind, undefined, 'cpu_ms')} ms (event loop ${cpu(kind, undefined, 'main_cpu_ms')})`,
+      )
+    }
     console.log(
       `ratio parley/raw ${(parley / raw).toFixed(2)}x (goal >= 0.90x), parley/TLS ${(parley / tcp).toFixed(2)}x`,
     )
     await benchRelayed(bootstrap, dir.path)
+    await benchRateLimitedLink()
   } finally {
     await testnet.destroy()
     await dir.cleanup()
@@ -90,13 +108,15 @@ async function benchRelayed(bootstrap: string, root: string): Promise<void> {
       file,
       tls: makeCertificate(root),
       kinds: ['parley'],
-      rounds: 1,
+      rounds: RELAYED_ROUNDS,
       env: { PARLEY_TEST_FORCE_RELAY: '1' },
     })
-    const r = results[0]!
-    const rate = r.bytes / (r.ms / 1000)
+    const rate = percentile(
+      results.filter((r) => r.side === undefined).map((r) => r.bytes / (r.ms / 1000)),
+      50,
+    )
     console.log(
-      `relayed through a supernode (default caps), ${RELAYED_BYTES >> 20} MiB: parley ${(rate / 1000).toFixed(1)} kB/s = ${((rate / RELAY_SESSION_CAP) * 100).toFixed(0)}% of the relay's per-session cap (${RELAY_SESSION_CAP} B/s; the receiver paces at ${RELAYED_BYTES_PER_S} B/s so the relay never cuts it)`,
+      `relayed through a supernode (default caps), ${RELAYED_BYTES >> 20} MiB, median of ${RELAYED_ROUNDS} runs: parley ${(rate / 1000).toFixed(1)} kB/s = ${((rate / RELAY_SESSION_CAP) * 100).toFixed(0)}% of the relay's per-session cap (${RELAY_SESSION_CAP} B/s; the receiver paces at ${RELAYED_BYTES_PER_S} B/s so the relay never cuts it)`,
     )
   } finally {
     await supernode.stop()
@@ -133,17 +153,20 @@ async function runPair(o: {
       const results: Result[] = []
       let started = false
       receiver.once('exit', (code) => reject(new Error(`the receiver exited (${code})`)))
-      createInterface({ input: receiver.stdout! }).on('line', (line) => {
-        if (!started) {
-          started = true
-          const args = [...prof('s'), PEER, 'sender', o.bootstrap, o.file, String(rounds), line]
-          children.push(
-            spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env }),
-          )
-          return
-        }
+      const expected = 2 * o.kinds.length * rounds
+      const onResult = (line: string) => {
         results.push(JSON.parse(line) as Result)
-        if (results.length === o.kinds.length * rounds) resolve(results)
+        if (results.length === expected) resolve(results)
+      }
+      createInterface({ input: receiver.stdout! }).on('line', (line) => {
+        if (started) return onResult(line)
+        started = true
+        const args = [...prof('s'), PEER, 'sender', o.bootstrap, o.file, String(rounds), line]
+        const sender = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env })
+        children.push(sender)
+        createInterface({ input: sender.stdout! }).on('line', (l) => {
+          if (!l.includes('sender_done')) onResult(l)
+        })
       })
     })
   } finally {

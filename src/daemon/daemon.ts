@@ -213,6 +213,7 @@ export class Daemon extends EventEmitter {
     try {
       await gatewayNet.start()
       publishWhenDiscovered(daemon.directory, null)
+      for (const w of await daemon.transfers.start()) debug(w)
       await daemon.listenLocal()
     } catch (err) {
       await daemon.stop()
@@ -412,8 +413,8 @@ function createTransferEngine(opts: DaemonOptions, sessions: SessionManager): Tr
     auto_accept_from: opts.transfer?.auto_accept_from ?? [],
     download_dir: join(opts.home, 'downloads'),
     connect: (identity) => sessions.connect(identity),
-    maintain: (identity) => sessions.maintain(identity, 'transfer'),
-    release: (identity) => sessions.release(identity, 'transfer'),
+    maintain: (identity, owner) => sessions.maintain(identity, owner),
+    release: (identity, owner) => sessions.release(identity, owner),
     tamper:
       corrupt > 0
         ? (_index, data) => {

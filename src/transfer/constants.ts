@@ -65,6 +65,8 @@ export enum RefusalCode {
 export const CHUNK_BYTES_DEFAULT = 256 * 1024
 /** Bytes of chunks the receiver keeps requested but not yet written (bounds its memory). */
 export const IN_FLIGHT_BYTES_MAX = 16 * 1024 * 1024
+/** The receiver asks for more once this fraction of its window is free (fewer, larger REQUESTs). */
+export const REQUEST_BATCHES_PER_WINDOW = 8
 /** The sender queues at most this many requested chunks per transfer; more are dropped and counted. */
 export const SEND_QUEUE_CHUNKS_MAX = 2 * REQUEST_CHUNKS_MAX
 /** The sender reads this many queued chunks ahead of the stream. */
@@ -94,5 +96,11 @@ export const TRANSFERS_KEPT_MAX = 200
 export const INCOMING_FILE_BYTES_MAX = FILE_BYTES_MAX
 /** Free space to leave at the destination beyond the file itself. */
 export const DISK_RESERVE_BYTES = 64 * 1024 * 1024
+/** Worker threads of a ChunkPool (chunk-pool.ts; not the default): at most this many, and one fewer than the cores. */
+export const CHUNK_WORKERS_MAX = 2
+/** Shared memory the workers read chunks from (all transfers together); a chunk waits for room. */
+export const CHUNK_SLOT_BYTES_MAX = 4 * 1024 * 1024
+/** Chunks one worker job reads and hashes, so jobs of several transfers interleave. */
+export const HASH_JOB_CHUNKS_MAX = 64
 /** Progress events per transfer at most this often. */
 export const PROGRESS_EVENT_MS = 250

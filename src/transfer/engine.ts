@@ -8,21 +8,19 @@ import { EventEmitter } from 'node:events'
 import { constants as fsConstants } from 'node:fs'
 import { access, mkdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import type Protomux from 'protomux'
-import type { Channel, Message } from 'protomux'
 import { decodeId, encodeId } from '../identity/index.js'
-import type { Clock, TimerHandle } from '../util/clock.js'
+import type { Clock } from '../util/clock.js'
 import { Counters } from '../util/counters.js'
 import { decodeDropReason, isParleyError, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
+import { type PeerLink, TransferChannels } from './channels.js'
+import { type ChunkIo, InlineChunkIo } from './chunk-pool.js'
 import {
   FILE_BYTES_MAX,
   INCOMING_FILE_BYTES_MAX,
   OFFERS_PENDING_MAX,
-  PROGRESS_EVENT_MS,
   RefusalCode,
   TRANSFER_ID_BYTES,
-  TRANSFER_PROTOCOL,
   TRANSFERS_ACTIVE_MAX,
   TRANSFERS_KEPT_MAX,
 } from './constants.js'
@@ -30,16 +28,10 @@ import { hashFile } from './hash.js'
 import { Incoming } from './incoming.js'
 import { nameProblem } from './names.js'
 import { Outgoing } from './outgoing.js'
+import { Progress, type TransferView, transferView } from './progress.js'
 import { checkDestination, chunkBytesFor, findPlaced, isActive, refusalError } from './rules.js'
 import { TERMINAL_STATES, type TransferRecord, TransferStore } from './store.js'
-import { decodeTransfer, type Offer, type TransferMessage, transferFrameEncoding } from './wire.js'
-
-/** What the engine needs of a session: who, its protomux, and its path now. */
-export interface PeerLink {
-  identity: Buffer
-  mux: Protomux
-  path(): string
-}
+import { decodeTransfer, type Offer, type TransferMessage } from './wire.js'
 
 export interface TransferEngineOptions {
   home: string
@@ -52,13 +44,25 @@ export interface TransferEngineOptions {
   download_dir: string
   /** Dials the peer (resolves when a session is open); failures are retried by `maintain`. */
   connect(identity: Buffer): Promise<unknown>
-  maintain(identity: Buffer): void
-  release(identity: Buffer): void
+  /**
+   * Keeps a session to the peer while `owner` wants it (one owner per
+   * transfer, `transfer:<id>`, so ending one transfer never drops the
+   * keep-alive another one with the same peer still needs).
+   */
+  maintain(identity: Buffer, owner: string): void
+  release(identity: Buffer, owner: string): void
   /** Test double on the path: may alter a chunk after it was hashed. */
   tamper?(index: number, data: Buffer): void
+  /**
+   * Where chunks are hashed and written. Default: on the event loop and
+   * libuv's pool (InlineChunkIo). A ChunkPool of worker threads takes the
+   * hashing off the event loop but costs ~20 MB of RSS per worker, which the
+   * 150 MB budget of a receiving daemon does not leave room for.
+   */
+  chunks?: ChunkIo
 }
 
-export type TransferDropReason =
+export type TransferCounter =
   | 'malformed'
   | 'oversize'
   | 'unknown_type'
@@ -69,59 +73,48 @@ export type TransferDropReason =
   | 'corrupt_chunk'
   | 'request_overflow'
   | 'request_out_of_range'
-
-export interface TransferView {
-  id: string
-  direction: 'in' | 'out'
-  peer: string
-  name: string
-  size: number
-  bytes_done: number
-  state: string
-  file_hash: string
-  /** Sender: the file sent; receiver: where it was saved (null until then). */
-  path: string | null
-  rate_bytes_per_s: number
-  eta_s: number | null
-  link: string | null
-  error: { code: string; message: string } | null
-  created_at_ms: number
-  finished_at_ms: number | null
-}
+  // Not drops: work done, so tests and operators can see what crossed the wire.
+  | 'chunks_sent'
+  | 'chunks_verified'
 
 interface Entry {
   record: TransferRecord
   incoming: Incoming | null
   outgoing: Outgoing | null
-  samples: { t_ms: number; bytes: number }[]
-  lastEvent_ms: number
-  eventTimer: TimerHandle | null
+  progress: Progress
   /** finish() ran: the end was recorded and announced once. */
   finished: boolean
 }
 
-interface PeerChannel {
-  link: PeerLink
-  channel: Channel
-  message: Message
-  open: boolean
-}
-
 export class TransferEngine extends EventEmitter {
-  readonly counters = new Counters<TransferDropReason>()
+  readonly counters = new Counters<TransferCounter>()
   readonly store: TransferStore
   private readonly opts: TransferEngineOptions
+  private readonly chunks: ChunkIo
   private readonly entries = new Map<string, Entry>()
-  private readonly peers = new Map<string, PeerChannel>()
+  private readonly channels: TransferChannels
+  /** Transfers (ids) whose peer this engine asked to keep a session with. */
   private readonly maintained = new Set<string>()
-  /** Every open transfer channel per peer, oldest first; `peers` holds the one in use. */
-  private readonly openChannels = new Map<string, PeerChannel[]>()
   private closed = false
 
   constructor(opts: TransferEngineOptions) {
     super()
     this.opts = opts
     this.store = new TransferStore(opts.home)
+    this.chunks = opts.chunks ?? new InlineChunkIo()
+    this.channels = new TransferChannels({
+      opened: (peer) => this.onPeerOpen(peer),
+      lost: (peer) => {
+        for (const e of this.entriesOf(peer)) {
+          e.incoming?.channelLost()
+          e.outgoing?.channelLost()
+        }
+      },
+      drained: (peer) => {
+        for (const e of this.entriesOf(peer)) e.outgoing?.onDrain()
+      },
+      frame: (peer, raw) => this.onFrame(peer, raw),
+    })
   }
 
   /** Loads records from disk and resumes what was running. */
@@ -157,74 +150,21 @@ export class TransferEngine extends EventEmitter {
         this.finish(entry, 'failed', { code: 'TRANSFER_FAILED', message: (err as Error).message })
       }
     }
-    for (const peer of new Set(records.map((r) => r.peer))) this.refreshMaintained(peer)
+    for (const e of this.entries.values()) this.refreshMaintained(e)
     // Sessions that opened while the records were loading.
-    for (const [peer, pc] of this.peers) if (pc.open) this.onPeerOpen(peer)
+    for (const peer of this.channels.openPeers()) this.onPeerOpen(peer)
     return warnings
   }
 
   // ---- channels ----
 
-  /**
-   * Opens the transfer channel on a new session. The peer may open its side
-   * before or after we do: protomux rejects an open nobody waits for, so a
-   * pair handler also answers a later open from the peer.
-   */
+  /** A new session: opens the transfer channel on it (§8.1). */
   attach(link: PeerLink): void {
-    if (this.closed) return
-    link.mux.pair({ protocol: TRANSFER_PROTOCOL }, () => this.openChannel(link))
-    this.openChannel(link)
-  }
-
-  private openChannel(link: PeerLink): void {
-    if (this.closed) return
-    const peer = encodeId(link.identity)
-    const pc = { link, open: false } as PeerChannel
-    const channel = link.mux.createChannel({
-      protocol: TRANSFER_PROTOCOL,
-      onopen: () => {
-        pc.open = true
-        this.openChannels.set(peer, [...(this.openChannels.get(peer) ?? []), pc])
-        this.peers.set(peer, pc)
-        this.onPeerOpen(peer)
-      },
-      onclose: () => {
-        pc.open = false
-        const others = (this.openChannels.get(peer) ?? []).filter((x) => x !== pc)
-        if (others.length > 0) this.openChannels.set(peer, others)
-        else this.openChannels.delete(peer)
-        if (this.peers.get(peer) !== pc) return
-        // Two sessions between the same devices (simultaneous connects, §5.8):
-        // when the newer one loses, carry on over the one that stays.
-        const stays = others.at(-1)
-        if (stays !== undefined) {
-          this.peers.set(peer, stays)
-          this.onPeerOpen(peer)
-          return
-        }
-        this.peers.delete(peer)
-        for (const e of this.entriesOf(peer)) {
-          e.incoming?.channelLost()
-          e.outgoing?.channelLost()
-        }
-      },
-      ondrain: () => {
-        for (const e of this.entriesOf(peer)) e.outgoing?.onDrain()
-      },
-    })
-    if (channel === null) return
-    pc.channel = channel
-    pc.message = channel.addMessage({
-      encoding: transferFrameEncoding,
-      onmessage: (b: Buffer) => this.onFrame(peer, b),
-    })
-    channel.open()
+    if (!this.closed) this.channels.attach(link)
   }
 
   private sendTo(peer: string, m: TransferMessage): boolean {
-    const pc = this.peers.get(peer)
-    if (pc === undefined || !pc.open) return false
-    return pc.message.send(m)
+    return this.channels.send(peer, m)
   }
 
   private onPeerOpen(peer: string): void {
@@ -423,7 +363,7 @@ export class TransferEngine extends EventEmitter {
     await e.incoming.open()
     await this.store.save(e.record)
     this.sendTo(e.record.peer, { type: 'accept', id: Buffer.from(e.record.id, 'hex') })
-    this.refreshMaintained(e.record.peer)
+    this.refreshMaintained(e)
     this.changed(e, true)
     e.incoming.pump()
     return this.view(e)
@@ -540,7 +480,13 @@ export class TransferEngine extends EventEmitter {
   private async prepare(e: Entry, identity: Buffer): Promise<void> {
     const r = e.record
     try {
-      const { chunk_hashes, file_hash } = await hashFile(r.source_path!, r.size, r.chunk_bytes)
+      const { chunk_hashes, file_hash } = await hashFile(
+        r.source_path!,
+        r.size,
+        r.chunk_bytes,
+        undefined,
+        this.chunks,
+      )
       if (this.closed || TERMINAL_STATES.has(r.state)) return
       r.file_hash = file_hash.toString('hex')
       r.state = 'offered'
@@ -548,6 +494,7 @@ export class TransferEngine extends EventEmitter {
       await this.store.save(r)
       e.outgoing = this.makeOutgoing(e, chunk_hashes)
     } catch (err) {
+      if (this.closed) return // hashed again on the next start
       this.finish(e, 'failed', {
         code: 'TRANSFER_FAILED',
         message: `could not read the file: ${(err as Error).message}`,
@@ -555,8 +502,8 @@ export class TransferEngine extends EventEmitter {
       return
     }
     this.changed(e, true)
-    this.refreshMaintained(r.peer)
-    if (this.peers.get(r.peer)?.open) this.sendTo(r.peer, e.outgoing.offerMessage())
+    this.refreshMaintained(e)
+    if (this.channels.isOpen(r.peer)) this.sendTo(r.peer, e.outgoing.offerMessage())
     else this.opts.connect(identity).catch(() => {}) // maintain() keeps trying
   }
 
@@ -567,8 +514,9 @@ export class TransferEngine extends EventEmitter {
     return new Incoming(e.record, {
       clock: this.opts.clock,
       store: this.store,
+      chunks: this.chunks,
       send: (m) => this.sendTo(peer, m),
-      linkPath: () => this.peers.get(peer)?.link.path() ?? null,
+      linkPath: () => this.channels.path(peer),
       changed: () => this.changed(e, false),
       ended: (code, message) =>
         this.finish(
@@ -584,7 +532,7 @@ export class TransferEngine extends EventEmitter {
     const peer = e.record.peer
     return new Outgoing(e.record, hashes, {
       send: (m) => this.sendTo(peer, m),
-      canSend: () => this.peers.get(peer)?.open === true,
+      canSend: () => this.channels.isOpen(peer),
       changed: () => this.changed(e, false),
       ended: (code, message) =>
         this.finish(e, 'failed', refusalError('cancel', code ?? RefusalCode.Failed, message ?? '')),
@@ -598,9 +546,9 @@ export class TransferEngine extends EventEmitter {
       record,
       incoming: null,
       outgoing: null,
-      samples: [],
-      lastEvent_ms: 0,
-      eventTimer: null,
+      progress: new Progress(this.opts.clock, () =>
+        this.emit('event', { type: 'transfer.updated', transfer: this.view(entry) }),
+      ),
       finished: TERMINAL_STATES.has(record.state),
     }
     this.entries.set(record.id, entry)
@@ -633,30 +581,13 @@ export class TransferEngine extends EventEmitter {
     e.record.verified = undefined
     if (e.record.file_hash !== '') void this.store.save(e.record).catch(() => {})
     void this.store.removeHashes(e.record.id).catch(() => {})
-    this.refreshMaintained(e.record.peer)
+    this.refreshMaintained(e)
     this.changed(e, true)
   }
 
   /** Progress events at most every PROGRESS_EVENT_MS per transfer; state changes at once. */
   private changed(e: Entry, now: boolean): void {
-    const t = this.opts.clock.now()
-    const bytes = this.bytesDone(e)
-    const last = e.samples.at(-1)
-    if (last === undefined || t - last.t_ms >= 200) {
-      e.samples.push({ t_ms: t, bytes })
-      if (e.samples.length > 16) e.samples.shift()
-    }
-    if (!now && t - e.lastEvent_ms < PROGRESS_EVENT_MS) {
-      if (e.eventTimer === null) {
-        e.eventTimer = this.opts.clock.setTimeout(() => {
-          e.eventTimer = null
-          this.changed(e, true)
-        }, PROGRESS_EVENT_MS)
-      }
-      return
-    }
-    e.lastEvent_ms = t
-    this.emit('event', { type: 'transfer.updated', transfer: this.view(e) })
+    e.progress.update(this.bytesDone(e), now)
   }
 
   private bytesDone(e: Entry): number {
@@ -665,32 +596,8 @@ export class TransferEngine extends EventEmitter {
   }
 
   view(e: Entry): TransferView {
-    const r = e.record
-    const bytes = this.bytesDone(e)
-    const first = e.samples[0]
-    const t = this.opts.clock.now()
-    const running = r.state === 'sending' || r.state === 'receiving'
-    const rate =
-      running && first !== undefined && t - first.t_ms > 0
-        ? ((bytes - first.bytes) * 1000) / (t - first.t_ms)
-        : 0
-    return {
-      id: r.id,
-      direction: r.direction,
-      peer: r.peer,
-      name: r.name,
-      size: r.size,
-      bytes_done: bytes,
-      state: r.state,
-      file_hash: r.file_hash,
-      path: r.direction === 'out' ? (r.source_path ?? null) : (r.final_path ?? null),
-      rate_bytes_per_s: Math.round(rate),
-      eta_s: running && rate > 0 ? Math.ceil((r.size - bytes) / rate) : null,
-      link: this.peers.get(r.peer)?.link.path() ?? null,
-      error: r.error,
-      created_at_ms: r.created_at_ms,
-      finished_at_ms: r.finished_at_ms,
-    }
+    const link = this.channels.path(e.record.peer)
+    return transferView(e.record, this.bytesDone(e), e.progress, link)
   }
 
   list(): TransferView[] {
@@ -729,26 +636,29 @@ export class TransferEngine extends EventEmitter {
     return [...this.entries.values()].filter((e) => isActive(e.record)).length
   }
 
-  /** Keeps a session to a peer while a transfer with it is running, so it resumes after a break. */
-  private refreshMaintained(peer: string): void {
+  /** Keeps a session to the peer while this transfer is running, so it resumes after a break. */
+  private refreshMaintained(e: Entry): void {
     if (this.closed) return
-    const active = this.entriesOf(peer).some((e) => isActive(e.record))
-    if (active && !this.maintained.has(peer)) {
-      this.maintained.add(peer)
-      this.opts.maintain(decodeId(peer))
-    } else if (!active && this.maintained.has(peer)) {
-      this.maintained.delete(peer)
-      this.opts.release(decodeId(peer))
+    const { id, peer } = e.record
+    const active = isActive(e.record)
+    if (active && !this.maintained.has(id)) {
+      this.maintained.add(id)
+      this.opts.maintain(decodeId(peer), `transfer:${id}`)
+    } else if (!active && this.maintained.has(id)) {
+      this.maintained.delete(id)
+      this.opts.release(decodeId(peer), `transfer:${id}`)
     }
   }
 
   /** Daemon shutdown: progress is saved and resumes on the next start. */
   async close(): Promise<void> {
     this.closed = true
+    this.channels.closed = true
     for (const e of this.entries.values()) {
-      if (e.eventTimer !== null) this.opts.clock.clearTimeout(e.eventTimer)
+      e.progress.stop()
       await e.incoming?.suspend()
       await e.outgoing?.stop()
     }
+    await this.chunks.close()
   }
 }

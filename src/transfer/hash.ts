@@ -7,6 +7,7 @@ import { read, write } from 'node:fs'
 import { open } from 'node:fs/promises'
 import sodium from 'sodium-native'
 import { throwIfAborted } from '../util/errors.js'
+import type { ChunkIo } from './chunk-pool.js'
 import { FILE_HASH_CONTEXT, HASH_BYTES } from './constants.js'
 import { chunkCount, chunkLength } from './wire.js'
 
@@ -29,33 +30,47 @@ export function fileHash(size: number, chunk_bytes: number, chunkHashes: Uint8Ar
 
 /**
  * Reads `path` once and returns every chunk hash (concatenated) and the file
- * hash. Memory: one chunk buffer plus 32 bytes per chunk.
+ * hash. Memory: one chunk buffer plus 32 bytes per chunk. With `chunks` the
+ * reading and hashing happen in its worker threads.
  */
 export async function hashFile(
   path: string,
   size: number,
   chunk_bytes: number,
   signal?: AbortSignal,
+  chunks?: ChunkIo,
 ): Promise<{ chunk_hashes: Buffer; file_hash: Buffer }> {
   const count = chunkCount(size, chunk_bytes)
   const chunk_hashes = Buffer.alloc(count * HASH_BYTES)
-  const buf = Buffer.allocUnsafe(chunk_bytes)
   const handle = await open(path, 'r')
   try {
-    for (let i = 0; i < count; i++) {
-      throwIfAborted(signal)
-      const length = chunkLength(size, chunk_bytes, i)
-      await readFully(handle, buf, length, i * chunk_bytes)
-      sodium.crypto_generichash(
-        chunk_hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
-        buf.subarray(0, length),
-      )
+    if (chunks !== undefined) {
+      for (let i = 0; i < count; i += HASH_FILE_BATCH_CHUNKS) {
+        throwIfAborted(signal)
+        const n = Math.min(HASH_FILE_BATCH_CHUNKS, count - i)
+        const hashes = await chunks.hashChunks(handle.fd, size, chunk_bytes, i, n)
+        hashes.copy(chunk_hashes, i * HASH_BYTES)
+      }
+    } else {
+      const buf = Buffer.allocUnsafe(chunk_bytes)
+      for (let i = 0; i < count; i++) {
+        throwIfAborted(signal)
+        const length = chunkLength(size, chunk_bytes, i)
+        await readFully(handle, buf, length, i * chunk_bytes)
+        sodium.crypto_generichash(
+          chunk_hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
+          buf.subarray(0, length),
+        )
+      }
     }
   } finally {
     await handle.close()
   }
   return { chunk_hashes, file_hash: fileHash(size, chunk_bytes, chunk_hashes) }
 }
+
+/** Chunks hashed per batch when a file is hashed in workers (a batch is spread over the workers). */
+const HASH_FILE_BATCH_CHUNKS = 1024
 
 // Chunk I/O uses the callback API on the raw descriptor: FileHandle's
 // promise methods cost about 3x more per call (measured: 256 MiB in 256 KiB
@@ -84,7 +99,7 @@ export async function readFully(
 /** Writes all of `buf` at `position`. */
 export async function writeFully(
   handle: { fd: number },
-  buf: Buffer,
+  buf: Uint8Array,
   position: number,
 ): Promise<void> {
   let done = 0

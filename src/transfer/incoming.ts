@@ -7,6 +7,7 @@ import { constants as fsConstants } from 'node:fs'
 import { type FileHandle, link, open, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Clock, TimerHandle } from '../util/clock.js'
+import type { ChunkIo } from './chunk-pool.js'
 import {
   CHECKPOINT_BYTES,
   CHECKPOINT_MS,
@@ -14,11 +15,12 @@ import {
   HASH_BYTES,
   IN_FLIGHT_BYTES_MAX,
   RELAYED_BYTES_PER_S,
+  REQUEST_BATCHES_PER_WINDOW,
   REQUEST_CHUNKS_MAX,
   RefusalCode,
   STALL_MS,
 } from './constants.js'
-import { chunkHash, fileHash, readFully, writeFully } from './hash.js'
+import { fileHash } from './hash.js'
 import { numberedName } from './names.js'
 import { Bitmap, syncDir, type TransferRecord, type TransferStore } from './store.js'
 import { chunkCount, chunkLength, type TransferMessage } from './wire.js'
@@ -26,12 +28,14 @@ import { chunkCount, chunkLength, type TransferMessage } from './wire.js'
 export interface IncomingHooks {
   clock: Clock
   store: TransferStore
+  /** Hashes and writes chunks off the event loop. */
+  chunks: ChunkIo
   /** Sends a frame to the peer; false when there is no open channel. */
   send(m: TransferMessage): boolean
   linkPath(): string | null
   changed(): void
   ended(code: RefusalCode | null, message: string | null): void
-  count(reason: 'unrequested' | 'corrupt_chunk'): void
+  count(reason: 'unrequested' | 'corrupt_chunk' | 'chunks_verified'): void
 }
 
 export class Incoming {
@@ -114,6 +118,9 @@ export class Incoming {
       return
     }
     const window = Math.max(1, Math.floor(IN_FLIGHT_BYTES_MAX / this.record.chunk_bytes))
+    // Ask in batches, not one REQUEST per chunk written: each frame costs both loops a packet.
+    const batch = Math.max(1, Math.floor(window / REQUEST_BATCHES_PER_WINDOW))
+    if (this.inFlight.size > 0 && window - this.inFlight.size < batch) return
     while (this.inFlight.size < window) {
       const run = this.nextRun(window - this.inFlight.size)
       if (run === null) break
@@ -216,46 +223,66 @@ export class Incoming {
       this.hooks.count('unrequested')
       return
     }
-    const ok = data.byteLength === this.lengthOf(index) && chunkHash(data).equals(hash)
-    if (!ok) {
-      this.inFlight.delete(index)
-      this.hooks.count('corrupt_chunk')
-      const tries = (this.retries.get(index) ?? 0) + 1
-      this.retries.set(index, tries)
-      if (tries > CHUNK_RETRIES_MAX) {
-        void this.fail(
-          RefusalCode.Corrupt,
-          `chunk ${index} failed its hash ${tries} times; the file may be changing on the sender's side`,
-        )
-        return
-      }
-      this.refetch.push(index)
-      this.pump()
+    if (data.byteLength !== this.lengthOf(index)) {
+      this.corrupt(index)
       return
     }
-    hash.copy(this.hashes, index * HASH_BYTES)
-    this.hashed.set(index)
     this.writing.add(index)
-    void this.write(index, data)
+    void this.write(index, hash, data)
   }
 
-  private async write(index: number, data: Buffer): Promise<void> {
+  /** A chunk failed its hash (or length): fetch it again, a few times at most. */
+  private corrupt(index: number): void {
+    this.inFlight.delete(index)
+    this.hooks.count('corrupt_chunk')
+    const tries = (this.retries.get(index) ?? 0) + 1
+    this.retries.set(index, tries)
+    if (tries > CHUNK_RETRIES_MAX) {
+      void this.fail(
+        RefusalCode.Corrupt,
+        `chunk ${index} failed its hash ${tries} times; the file may be changing on the sender's side`,
+      )
+      return
+    }
+    this.refetch.push(index)
+    this.pump()
+  }
+
+  /**
+   * Checks the chunk against its hash and writes it, in a chunk worker
+   * (which copies `data` before this returns, so the frame is not kept).
+   */
+  private async write(index: number, hash: Buffer, data: Buffer): Promise<void> {
+    const length = data.byteLength
+    const position = index * this.record.chunk_bytes
+    let match = false
     try {
-      const w = writeFully(this.handle!, data, index * this.record.chunk_bytes)
-      this.writes.add(w)
-      await w.finally(() => this.writes.delete(w))
+      const w = this.hooks.chunks.verifyWrite(this.handle!.fd, position, data, hash)
+      const settled = w.then(
+        () => {},
+        () => {},
+      )
+      this.writes.add(settled)
+      match = await w.finally(() => this.writes.delete(settled))
     } catch (err) {
       await this.fail(RefusalCode.Failed, `could not write the file: ${(err as Error).message}`)
       return
     } finally {
       this.writing.delete(index)
-      this.inFlight.delete(index)
     }
     if (this.ending) return
+    if (!match) {
+      this.corrupt(index)
+      return
+    }
+    this.inFlight.delete(index)
+    this.hooks.count('chunks_verified')
+    hash.copy(this.hashes, index * HASH_BYTES)
+    this.hashed.set(index)
     this.have.set(index)
-    this.bytes_done += data.byteLength
+    this.bytes_done += length
     this.unsynced.push(index)
-    this.unsyncedBytes += data.byteLength
+    this.unsyncedBytes += length
     if (this.unsyncedBytes >= CHECKPOINT_BYTES) void this.checkpoint()
     else if (this.checkpointTimer === null) {
       this.checkpointTimer = this.hooks.clock.setTimeout(() => {
@@ -335,14 +362,18 @@ export class Incoming {
 
   /** Hashes of chunks that were written before a restart come from the disk. */
   private async hashFromDisk(handle: FileHandle): Promise<void> {
-    if (this.hashed.count === this.count) return
-    const buf = Buffer.allocUnsafe(this.record.chunk_bytes)
-    for (let i = 0; i < this.count; i++) {
-      if (this.hashed.has(i)) continue
-      const length = this.lengthOf(i)
-      await readFully(handle, buf, length, i * this.record.chunk_bytes)
-      chunkHash(buf.subarray(0, length)).copy(this.hashes, i * HASH_BYTES)
-      this.hashed.set(i)
+    const { size, chunk_bytes } = this.record
+    for (let i = 0; i < this.count; ) {
+      if (this.hashed.has(i)) {
+        i++
+        continue
+      }
+      let n = 1
+      while (i + n < this.count && !this.hashed.has(i + n)) n++
+      const hashes = await this.hooks.chunks.hashChunks(handle.fd, size, chunk_bytes, i, n)
+      hashes.copy(this.hashes, i * HASH_BYTES)
+      for (let k = i; k < i + n; k++) this.hashed.set(k)
+      i += n
     }
   }
 

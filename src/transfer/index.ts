@@ -1,11 +1,9 @@
+export type { PeerLink } from './channels.js'
+export { type ChunkIo, ChunkPool, InlineChunkIo } from './chunk-pool.js'
 export * from './constants.js'
-export {
-  type PeerLink,
-  TransferEngine,
-  type TransferEngineOptions,
-  type TransferView,
-} from './engine.js'
+export { TransferEngine, type TransferEngineOptions } from './engine.js'
 export { fileHash, hashFile } from './hash.js'
 export { nameProblem } from './names.js'
+export type { TransferView } from './progress.js'
 export { chunkBytesFor } from './rules.js'
 export { decodeTransfer, encodeTransfer, type TransferMessage } from './wire.js'

@@ -22,7 +22,7 @@ export interface OutgoingHooks {
   canSend(): boolean
   changed(): void
   ended(code: RefusalCode | null, message: string | null): void
-  count(reason: 'request_overflow' | 'request_out_of_range'): void
+  count(reason: 'request_overflow' | 'request_out_of_range' | 'chunks_sent'): void
   /** Test double on the path (PARLEY_TEST_CORRUPT_CHUNKS): may alter a chunk after hashing. */
   tamper?(index: number, data: Buffer): void
 }
@@ -126,6 +126,7 @@ export class Outgoing {
         const hash = this.hashes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES)
         this.hooks.tamper?.(index, data)
         const drained = this.hooks.send({ type: 'data', id: this.id, index, hash, data })
+        this.hooks.count('chunks_sent')
         if (!this.sent.has(index)) {
           this.sent.set(index)
           this.bytes_done += data.byteLength

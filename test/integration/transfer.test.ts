@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
 import type { TransferView } from '../../src/transfer/index.js'
 import {
+  freeTcpPort,
   initUsers,
   runCli,
   startTestnetProcess,
@@ -47,6 +48,19 @@ describe('file transfer between daemons', () => {
     }
   }
 
+  /** Writes `size` distinct bytes, alice offers them to bob; resolves with the source, inbox and id. */
+  const offerToBob = async (name: string, size: number) => {
+    const source = join(root.path, name)
+    await writeDistinctChunks(source, size)
+    const inbox = join(root.path, `inbox-${name}`)
+    await mkdir(inbox)
+    const sent = await cli('alice', ['send-file', ids.bob!, source, '--detach'])
+    assert.equal(sent.code, 0, sent.stderr)
+    const id = (JSON.parse(sent.stdout) as TransferView).id
+    await waitFor('bob', (t) => t.id === id && t.state === 'offered')
+    return { source, inbox, id }
+  }
+
   before(async () => {
     root = await tempDir('transfer')
     testnet = await startTestnetProcess(['--nodes', '3'])
@@ -69,15 +83,7 @@ describe('file transfer between daemons', () => {
   test('1 GiB, receiver SIGKILLed near 50% and restarted: completes, hash matches, RSS ≤ 150 MB', {
     timeout: 600_000,
   }, async (t) => {
-    const source = join(root.path, 'big.bin')
-    await writeDistinctChunks(source, GiB)
-    const inbox = join(root.path, 'inbox')
-    await mkdir(inbox)
-
-    const sent = await cli('alice', ['send-file', ids.bob!, source, '--detach'])
-    assert.equal(sent.code, 0, sent.stderr)
-    const id = (JSON.parse(sent.stdout) as TransferView).id
-    await waitFor('bob', (t) => t.id === id && t.state === 'offered')
+    const { source, inbox, id } = await offerToBob('big.bin', GiB)
     const rss = new RssSampler()
     rss.watch(daemons.get('bob')!.child.pid!)
     const accepted = await cli('bob', [
@@ -124,7 +130,9 @@ describe('file transfer between daemons', () => {
     assert.equal(sent.code, 0, sent.stderr)
     const id = (JSON.parse(sent.stdout) as TransferView).id
     await waitFor('bob', (t) => t.id === id && t.state === 'offered')
-    const r = await cli('bob', ['transfers', 'accept', id, '--to', join(root.path, 'inbox')])
+    const inbox = join(root.path, 'inbox-report')
+    await mkdir(inbox)
+    const r = await cli('bob', ['transfers', 'accept', id, '--to', inbox])
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout) as TransferView
     assert.deepEqual(await readFile(out.path!), data)
@@ -142,6 +150,41 @@ describe('file transfer between daemons', () => {
     const own = await runCli(['send-file', ids.alice!, source, '--home', home('carol')])
     assert.equal(own.code, 1)
     assert.match(own.stderr, /file transfer is turned off on this node/)
+  })
+
+  test('the sender SIGKILLed mid-transfer and restarted: resumes without resending verified chunks', {
+    timeout: 300_000,
+  }, async () => {
+    const size = 128 * 1024 * 1024
+    const chunk = 256 * 1024
+    const { source, inbox, id } = await offerToBob('sender-restart.bin', size)
+    const accepted = await cli('bob', ['transfers', 'accept', id, '--to', inbox, '--detach'])
+    assert.equal(accepted.code, 0, accepted.stderr)
+    await waitFor('bob', (t) => t.id === id && t.bytes_done >= size / 4)
+    await daemons.get('alice')!.stop('SIGKILL')
+    // Whatever was on the way when the sender died has landed or is lost now.
+    await new Promise((r) => setTimeout(r, 500))
+    const verified = (await list('bob')).find((t) => t.id === id)!
+    assert.equal(verified.state, 'receiving')
+    assert.ok(verified.bytes_done < size, 'the sender died before the end')
+
+    const alice = await start('alice')
+    const done = await waitFor('bob', (t) => t.id === id && TERMINAL.has(t.state))
+    assert.equal(done.state, 'completed', JSON.stringify(done.error))
+    await waitFor('alice', (t) => t.id === id && t.state === 'completed')
+    assert.equal(await sha256(done.path!), await sha256(source))
+    const status = await alice.client.request<{ counters: { transfers: Record<string, number> } }>(
+      'GET',
+      '/v1/status',
+    )
+    const resent = status.counters.transfers.chunks_sent ?? 0
+    const missing = (size - verified.bytes_done) / chunk
+    assert.ok(
+      resent > 0 && resent <= missing,
+      `restarted sender sent ${resent} chunks; ${missing} were missing`,
+    )
+    await rm(done.path!)
+    await rm(source)
   })
 
   test('hostile names are refused before anything is sent; a typo in the ID is a usage error', async () => {
@@ -259,3 +302,62 @@ class RssSampler {
     if (this.timer !== null) clearInterval(this.timer)
   }
 }
+
+// One side has UDP off and reaches everything through a supernode's TCP
+// gateway (as in gateway.test.ts); the transfer runs over that tunnel.
+describe('file transfer through the TCP gateway', () => {
+  let root: Awaited<ReturnType<typeof tempDir>>
+  let testnet: TestnetProcess
+  const daemons: DaemonProcess[] = []
+  const ids: Record<string, string> = {}
+
+  before(async () => {
+    root = await tempDir('transfer-gateway')
+    testnet = await startTestnetProcess(['--nodes', '3'])
+    Object.assign(ids, await initUsers(root.path, ['s1', 'gina', 'hank']))
+    const common = ['--bootstrap', testnet.bootstrap, '--port', '0']
+    const port = String(await freeTcpPort())
+    const gateway = ['--supernode', '--gateway-port', port, '--gateway-host', '127.0.0.1']
+    daemons.push(await spawnDaemon({ home: join(root.path, 's1'), args: [...common, ...gateway] }))
+    const noUdp = ['--no-udp', '--gateways', `127.0.0.1:${port}`]
+    daemons.push(
+      ...(await Promise.all([
+        spawnDaemon({ home: join(root.path, 'gina'), args: noUdp }),
+        spawnDaemon({
+          home: join(root.path, 'hank'),
+          args: [...common, '--auto-accept-from', ids.gina!],
+        }),
+      ])),
+    )
+  })
+
+  after(async () => {
+    await Promise.all(daemons.map((d) => d.stop('SIGKILL')))
+    await testnet?.stop()
+    await root?.cleanup()
+  })
+
+  test('a UDP-less sender: the file arrives whole over the gateway', async () => {
+    const source = join(root.path, 'slides.pdf')
+    await writeDistinctChunks(source, 8 * 1024 * 1024 + 99)
+    const sent = await runCli([
+      'send-file',
+      ids.hank!,
+      source,
+      '--json',
+      '--home',
+      join(root.path, 'gina'),
+    ])
+    assert.equal(sent.code, 0, sent.stderr)
+    const out = JSON.parse(sent.stdout) as TransferView
+    assert.equal(out.state, 'completed')
+    assert.equal(out.link, 'gateway')
+    const r = await runCli(['transfers', '--json', '--home', join(root.path, 'hank')])
+    const received = (JSON.parse(r.stdout).transfers as TransferView[]).find(
+      (t) => t.id === out.id,
+    )!
+    assert.equal(received.state, 'completed')
+    assert.equal(received.file_hash, out.file_hash)
+    assert.equal(await sha256(received.path!), await sha256(source))
+  })
+})

@@ -39,6 +39,36 @@ describe('transfer engine, in memory', () => {
     assert.equal(alice.engine.get(sent.id).file_hash, bob.engine.get(sent.id).file_hash)
   })
 
+  test('two transfers to one peer each keep the session: ending one leaves the other its keep-alive', async () => {
+    const root = await temp('xfer-owners')
+    const owners = new Map<string, Set<string>>()
+    const track = {
+      maintain: (identity: Buffer, owner: string) => {
+        const key = identity.toString('hex')
+        owners.set(key, (owners.get(key) ?? new Set()).add(owner))
+      },
+      release: (identity: Buffer, owner: string) => {
+        owners.get(identity.toString('hex'))?.delete(owner)
+      },
+    }
+    const alice = await makeNode(pathJoin(root, 'alice'), track)
+    const bob = await makeNode(pathJoin(root, 'bob'))
+    join(alice, bob)
+    await randomFile(pathJoin(root, 'a.bin'), 1000)
+    await randomFile(pathJoin(root, 'b.bin'), 1000)
+    const a = await alice.engine.send(bob.id, pathJoin(root, 'a.bin'))
+    const b = await alice.engine.send(bob.id, pathJoin(root, 'b.bin'))
+    await waitFor(bob.engine, (t) => t.id === a.id && t.state === 'offered')
+    await waitFor(bob.engine, (t) => t.id === b.id && t.state === 'offered')
+    const peer = () => [...(owners.get(bob.identity.toString('hex')) ?? [])].sort()
+    assert.deepEqual(peer(), [`transfer:${a.id}`, `transfer:${b.id}`].sort())
+    await bob.engine.decline(a.id)
+    await waitFor(alice.engine, (t) => t.id === a.id && t.state === 'declined')
+    assert.deepEqual(peer(), [`transfer:${b.id}`], 'b still keeps the session')
+    await alice.engine.cancel(b.id)
+    assert.deepEqual(peer(), [])
+  })
+
   test('a chunk corrupted on the path is detected and fetched again', async () => {
     const root = await temp('xfer-corrupt')
     let corrupted = 0
