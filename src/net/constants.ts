@@ -43,3 +43,5 @@ export const PROXY_REPLY_BYTES_MAX = 8_192
  * most one random punch at a time (256 sockets), which is the real bound.
  */
 export const RANDOM_PUNCH_INTERVAL_MS = 2_000
+/** How long a relay connection opened ahead of a dial waits to be used (RelaySocketTracker.prewarm). */
+export const RELAY_PREWARM_MS = 5_000

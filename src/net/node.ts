@@ -314,6 +314,15 @@ export class NetworkNode extends EventEmitter {
     // Discovery runs in the background; a dial that wants a relay before it finished waits for it.
     if (relayFirst && this.supernodes.ranked().length === 0) await this.refreshSupernodes()
     const relays = this.supernodes.ranked().slice(0, RELAY_ATTEMPTS_MAX)
+    // Whichever side picks the relay, it is most often our best one too: open it now.
+    const best = relays[0]
+    if (
+      best !== undefined &&
+      this.opts.supernode !== true &&
+      !best.publicKey.equals(device.publicKey)
+    ) {
+      this.relays.prewarm(best.publicKey, { host: best.host, port: best.port })
+    }
     const plan: (Buffer | null)[] = relayFirst
       ? relays.map((r) => r.publicKey)
       : [null, ...relays.map((r) => r.publicKey)]
@@ -428,6 +437,7 @@ export class NetworkNode extends EventEmitter {
       await this.dht.unannounce(topic, this.opts.keyPair).catch(() => {})
     }
     await this.server?.close().catch(() => {})
+    this.relays.close()
     await this.dht.destroy()
   }
 }

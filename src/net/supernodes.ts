@@ -4,6 +4,7 @@ import { supernodeTopic } from '../wire/index.js'
 import {
   HOST_CACHE_SUPERNODES_MAX,
   LOOKUP_TIMEOUT_MS,
+  RELAY_PREWARM_MS,
   RELAY_REFUSED_COOLDOWN_MS,
   SUPERNODE_PING_TIMEOUT_MS,
 } from './constants.js'
@@ -135,23 +136,75 @@ export class SupernodeDirectory {
  */
 export class RelaySocketTracker {
   private readonly sockets = new Set<NoiseSocket>()
+  /** At most one unused connection per relay, opened ahead of a dial (see `prewarm`). */
+  private readonly warm = new Map<string, NoiseSocket>()
+  private readonly rawConnect: (
+    publicKey: Uint8Array,
+    opts?: Record<string, unknown>,
+  ) => NoiseSocket
 
   constructor(dht: DHT, addressOf: (publicKey: Uint8Array) => HostPort | null) {
     const connect = dht.connect.bind(dht)
+    this.rawConnect = connect
     dht.connect = (publicKey: Uint8Array, opts?: Record<string, unknown>) => {
       // Parley's own dials always pass a key pair; hyperdht's relay client never does.
       const relay = opts?.keyPair === undefined
+      const ready = relay ? this.takeWarm(publicKey) : null
+      if (ready !== null) return ready
       const address = relay ? addressOf(publicKey) : null
       if (address !== null && opts?.relayAddresses === undefined) {
         opts = { ...opts, relayAddresses: [address] }
       }
       const socket = connect(publicKey, opts)
-      if (relay) {
-        this.sockets.add(socket)
-        socket.once('close', () => this.sockets.delete(socket))
-      }
+      if (relay) this.track(socket)
       return socket
     }
+  }
+
+  /**
+   * Opens hyperdht's connection to `relay` before it is asked for. A relayed
+   * connect starts its relay connection only after the peer's handshake
+   * reply named the relay, and pairing waits for both sides; a connection
+   * already open (or opening) saves that handshake, ~one round trip to the
+   * supernode, on the side that starts last. Unused, it closes after
+   * RELAY_PREWARM_MS: one short connection to a supernode per dial.
+   */
+  prewarm(relay: Buffer, address: HostPort | null): void {
+    const key = relay.toString('hex')
+    if (this.warm.has(key)) return
+    const socket = this.rawConnect(relay, address === null ? {} : { relayAddresses: [address] })
+    socket.on('error', () => {})
+    this.warm.set(key, socket)
+    const forget = () => {
+      if (this.warm.get(key) === socket) this.warm.delete(key)
+    }
+    socket.once('close', forget)
+    const timer = setTimeout(() => {
+      if (this.warm.get(key) !== socket) return
+      forget()
+      socket.destroy()
+    }, RELAY_PREWARM_MS)
+    timer.unref()
+  }
+
+  private takeWarm(publicKey: Uint8Array): NoiseSocket | null {
+    const key = Buffer.from(publicKey).toString('hex')
+    const socket = this.warm.get(key)
+    if (socket === undefined) return null
+    this.warm.delete(key)
+    if (socket.destroyed) return null
+    this.track(socket)
+    return socket
+  }
+
+  private track(socket: NoiseSocket): void {
+    this.sockets.add(socket)
+    socket.once('close', () => this.sockets.delete(socket))
+  }
+
+  close(): void {
+    for (const socket of this.warm.values()) socket.destroy()
+    this.warm.clear()
   }
 
   isRelayed(socket: NoiseSocket): boolean {
