@@ -166,10 +166,7 @@ export function encodeEnvelope(e: Envelope): Buffer {
  * signature: an envelope that does not verify is not an envelope).
  */
 export function decodeEnvelope(buf: Uint8Array): Envelope {
-  if (buf instanceof Uint8Array && buf.byteLength > ENVELOPE_BYTES_MAX) {
-    throw tooLarge(`envelope of ${buf.byteLength} bytes, the limit is ${ENVELOPE_BYTES_MAX}`)
-  }
-  const e = decodeStrict(buf, 'envelope', readEnvelope)
+  const e = decodeStrict(buf, 'envelope', readEnvelope, ENVELOPE_BYTES_MAX)
   const signedLength = buf.byteLength - 64
   const signed = Buffer.concat([SIGNING_PREFIX, Buffer.from(buf.subarray(0, signedLength))])
   if (!verify(signed, e.signature, e.sender)) throw malformed('envelope: bad signature')

@@ -60,10 +60,7 @@ export function encodeChatFrame(f: ChatFrame): Buffer {
 
 /** Throws ParleyError only (MESSAGE_TOO_LARGE, UNKNOWN_MESSAGE_TYPE, MALFORMED_MESSAGE). */
 export function decodeChatFrame(buf: Uint8Array): ChatFrame {
-  if (buf instanceof Uint8Array && buf.byteLength > CHAT_FRAME_BYTES_MAX) {
-    throw tooLarge(`chat frame of ${buf.byteLength} bytes, the limit is ${CHAT_FRAME_BYTES_MAX}`)
-  }
-  return decodeStrict(buf, 'chat frame', readFrame)
+  return decodeStrict(buf, 'chat frame', readFrame, CHAT_FRAME_BYTES_MAX)
 }
 
 function readFrame(state: State): ChatFrame {

@@ -112,9 +112,7 @@ export function encodeGroupState(s: GroupState): Buffer {
 
 /** Decodes and verifies the admin's signature. Throws ParleyError only. */
 export function decodeGroupState(buf: Uint8Array): GroupState {
-  if (buf instanceof Uint8Array && buf.byteLength > GROUP_STATE_BYTES_MAX)
-    throw tooLarge(`group state of ${buf.byteLength} bytes, the limit is ${GROUP_STATE_BYTES_MAX}`)
-  const s = decodeStrict(buf, 'group state', readGroupState)
+  const s = decodeStrict(buf, 'group state', readGroupState, GROUP_STATE_BYTES_MAX)
   const signed = Buffer.concat([SIGNING_PREFIX, Buffer.from(buf.subarray(0, buf.byteLength - 64))])
   if (!verify(signed, s.signature, s.admin)) throw malformed('group state: bad signature')
   return s

@@ -78,11 +78,7 @@ export function encodeDirectoryFrame(f: DirectoryFrame): Buffer {
 
 /** Throws ParleyError only (MESSAGE_TOO_LARGE, UNKNOWN_MESSAGE_TYPE, MALFORMED_MESSAGE). */
 export function decodeDirectoryFrame(buf: Uint8Array): DirectoryFrame {
-  if (buf instanceof Uint8Array && buf.byteLength > DIRECTORY_FRAME_BYTES_MAX)
-    throw tooLarge(
-      `directory frame of ${buf.byteLength} bytes, the limit is ${DIRECTORY_FRAME_BYTES_MAX}`,
-    )
-  return decodeStrict(buf, 'directory frame', readFrame)
+  return decodeStrict(buf, 'directory frame', readFrame, DIRECTORY_FRAME_BYTES_MAX)
 }
 
 function readFrame(state: State): DirectoryFrame {

@@ -141,9 +141,7 @@ export function encodeProfile(p: Profile): Buffer {
  * record that does not verify is not a record).
  */
 export function decodeProfile(buf: Uint8Array): Profile {
-  if (buf instanceof Uint8Array && buf.byteLength > PROFILE_BYTES_MAX)
-    throw tooLarge(`profile of ${buf.byteLength} bytes, the limit is ${PROFILE_BYTES_MAX}`)
-  const p = decodeStrict(buf, 'profile', readProfile)
+  const p = decodeStrict(buf, 'profile', readProfile, PROFILE_BYTES_MAX)
   const signed = Buffer.concat([SIGNING_PREFIX, Buffer.from(buf.subarray(0, buf.byteLength - 64))])
   if (!verify(signed, p.signature, p.identity)) throw malformed('profile: bad signature')
   for (const cert of p.devices)

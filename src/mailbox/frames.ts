@@ -89,11 +89,7 @@ export function encodeMailboxFrame(f: MailboxFrame): Buffer {
 
 /** Throws ParleyError only (MESSAGE_TOO_LARGE, UNKNOWN_MESSAGE_TYPE, MALFORMED_MESSAGE). */
 export function decodeMailboxFrame(buf: Uint8Array): MailboxFrame {
-  if (buf instanceof Uint8Array && buf.byteLength > MAILBOX_FRAME_BYTES_MAX)
-    throw tooLarge(
-      `mailbox frame of ${buf.byteLength} bytes, the limit is ${MAILBOX_FRAME_BYTES_MAX}`,
-    )
-  return decodeStrict(buf, 'mailbox frame', readFrame)
+  return decodeStrict(buf, 'mailbox frame', readFrame, MAILBOX_FRAME_BYTES_MAX)
 }
 
 function readFrame(state: State): MailboxFrame {

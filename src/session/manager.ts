@@ -372,7 +372,12 @@ export class SessionManager extends EventEmitter {
       for await (const device of this.opts.network.findDevices(identityPublicKey, race.signal)) {
         const settled = dial(device)
         dials.push(settled)
-        await Promise.race([settled, this.sleep(DEVICE_DIAL_STAGGER_MS)])
+        let stagger: TimerHandle | null = null
+        const staggered = new Promise<void>((resolve) => {
+          stagger = this.opts.clock.setTimeout(resolve, DEVICE_DIAL_STAGGER_MS)
+        })
+        await Promise.race([settled, staggered])
+        this.opts.clock.clearTimeout(stagger!)
         if (winner !== null) break
         // A peer that cannot talk to us is a final answer.
         if (isParleyError(lastError, 'INCOMPATIBLE_VERSION')) throw lastError
@@ -415,10 +420,6 @@ export class SessionManager extends EventEmitter {
     }
     const stream = await this.opts.network.connect(device, signal)
     return { session: await this.adopt(stream, identityPublicKey, true), fresh: true }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.opts.clock.setTimeout(resolve, ms))
   }
 
   private answersFor(session: Session, identityPublicKey: Buffer): boolean {

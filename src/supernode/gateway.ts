@@ -63,9 +63,7 @@ export class GatewayServer {
   ) {
     this.server = createServer((socket) => this.onSocket(socket))
     this.http.on('upgrade', (req, socket: Socket, head: Buffer) =>
-      this.websocket.upgrade(req, socket, head, (stream) =>
-        this.secure(stream, socket, this.idle.get(socket), true),
-      ),
+      this.websocket.upgrade(req, socket, head, (stream) => this.secure(stream, socket, true)),
     )
     this.http.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' })
@@ -121,17 +119,12 @@ export class GatewayServer {
       }
       socket.unshift(first)
       if (WebSocketAcceptor.looksLikeHttp(first)) this.http.emit('connection', socket)
-      else this.secure(socket, socket, idle, false)
+      else this.secure(socket, socket, false)
     })
   }
 
   /** The Noise handshake and hello on a link's byte stream (the socket itself, or WebSocket). */
-  private secure(
-    stream: Duplex,
-    socket: Socket,
-    idle: NodeJS.Timeout | undefined,
-    websocket: boolean,
-  ): void {
+  private secure(stream: Duplex, socket: Socket, websocket: boolean): void {
     secureStream(stream, false, this.opts.keyPair, 'gateway')
       .then((secured) => {
         if (TAP_FILE !== '')
@@ -139,7 +132,7 @@ export class GatewayServer {
         return this.opts.sessions.adopt(secured, null)
       })
       .then((session) => {
-        clearTimeout(idle)
+        clearTimeout(this.idle.get(socket))
         this.addClient(session)
         if (websocket) {
           this.websocket_clients++

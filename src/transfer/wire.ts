@@ -157,14 +157,11 @@ export function encodeTransfer(m: TransferMessage): Buffer {
  * DATA's chunk is a view into `buf`, not a copy.
  */
 export function decodeTransfer(buf: Uint8Array): TransferMessage {
-  if (buf instanceof Uint8Array && buf.byteLength > 0) {
-    const limit =
-      buf[0] === TRANSFER_TYPE_DATA ? DATA_HEADER_BYTES + CHUNK_BYTES_MAX : CONTROL_FRAME_BYTES_MAX
-    if (buf.byteLength > limit) {
-      throw tooLarge(`transfer frame of ${buf.byteLength} bytes, the limit is ${limit}`)
-    }
-  }
-  return decodeStrict(buf, 'transfer frame', decodeBody)
+  const limit =
+    buf instanceof Uint8Array && buf[0] === TRANSFER_TYPE_DATA
+      ? DATA_HEADER_BYTES + CHUNK_BYTES_MAX
+      : CONTROL_FRAME_BYTES_MAX
+  return decodeStrict(buf, 'transfer frame', decodeBody, limit)
 }
 
 function take(state: State, length: number, field: string): Buffer {

@@ -139,8 +139,20 @@ export function expectEnd(state: State, what: string): void {
  * another module throwing a plain Error) still reaches the caller as a
  * ParleyError, so the receive path only ever has one kind of failure to count.
  */
-export function decodeStrict<T>(buf: Uint8Array, what: string, read: (state: State) => T): T {
+/**
+ * Runs `read` over all of `buf` (nothing may be left over); any failure is a
+ * ParleyError. `max_bytes` bounds the whole message (MESSAGE_TOO_LARGE).
+ */
+export function decodeStrict<T>(
+  buf: Uint8Array,
+  what: string,
+  read: (state: State) => T,
+  max_bytes = Number.POSITIVE_INFINITY,
+): T {
   if (!(buf instanceof Uint8Array)) throw malformed(`${what}: expected bytes`)
+  if (buf.byteLength > max_bytes) {
+    throw tooLarge(`${what} of ${buf.byteLength} bytes, the limit is ${max_bytes}`)
+  }
   const state: State = { start: 0, end: buf.byteLength, buffer: buf }
   try {
     const value = read(state)

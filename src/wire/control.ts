@@ -111,13 +111,7 @@ function checkControl(m: ControlMessage): void {
  * is rejected, never replaced).
  */
 export function decodeControl(buf: Uint8Array): ControlMessage {
-  if (buf instanceof Uint8Array && buf.byteLength > CONTROL_FRAME_BYTES_MAX) {
-    throw new ParleyError(
-      'MESSAGE_TOO_LARGE',
-      `control frame of ${buf.byteLength} bytes, the limit is ${CONTROL_FRAME_BYTES_MAX}`,
-    )
-  }
-  return decodeStrict(buf, 'control frame', decodeBody)
+  return decodeStrict(buf, 'control frame', decodeBody, CONTROL_FRAME_BYTES_MAX)
 }
 
 function decodeBody(state: State): ControlMessage {
