@@ -1,12 +1,12 @@
 // The body of a chunk worker thread (started by chunk-pool.ts): the CPU- and
-// disk-bound work of a transfer — BLAKE2b of every chunk, and the write of a
+// disk-bound work of a transfer — the hash of every chunk, and the write of a
 // received chunk — kept off the event loop that also carries the session's
 // packets (hashing a 256 KiB chunk takes ~0.3 ms; no packet is read or
 // acknowledged meanwhile).
 
 import { readSync, writeSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
-import sodium from 'sodium-native'
+import { chunkHash } from './hash.js'
 
 /**
  * A slot is a SharedArrayBuffer the pool fills and a worker reads: the
@@ -36,19 +36,15 @@ export type ChunkReply =
   | { job: number; ok: false; message: string }
 
 const slots = new Map<number, Uint8Array>()
-const hash = new Uint8Array(SLOT_HASH_BYTES)
-/** libsodium refuses views of shared memory, so a chunk is hashed from a private copy. */
-let chunkBuffer = new Uint8Array(0)
 let readBuffer = new Uint8Array(0)
 
 function verifyWrite(m: Extract<ChunkJob, { op: 'verify_write' }>): ChunkReply {
   const memory = slots.get(m.slot)
   if (memory === undefined) throw new Error(`chunk worker: no slot ${m.slot}`)
-  if (chunkBuffer.byteLength < m.length) chunkBuffer = new Uint8Array(m.length)
-  const chunk = chunkBuffer.subarray(0, m.length)
-  chunk.set(memory.subarray(SLOT_HASH_BYTES, SLOT_HASH_BYTES + m.length))
-  sodium.crypto_generichash(hash, chunk)
-  const match = Buffer.compare(hash, memory.subarray(0, SLOT_HASH_BYTES)) === 0
+  // The pool leaves the slot alone until this job is answered, so the chunk
+  // is hashed and written straight from shared memory.
+  const chunk = memory.subarray(SLOT_HASH_BYTES, SLOT_HASH_BYTES + m.length)
+  const match = chunkHash(chunk).equals(memory.subarray(0, SLOT_HASH_BYTES))
   if (match) {
     let done = 0
     while (done < m.length) done += writeSync(m.fd, chunk, done, m.length - done, m.position + done)
@@ -68,10 +64,7 @@ function hashRead(m: Extract<ChunkJob, { op: 'hash_read' }>): ChunkReply {
       if (n === 0) throw new Error(`the file is shorter than expected (at byte ${position + done})`)
       done += n
     }
-    sodium.crypto_generichash(
-      hashes.subarray(i * SLOT_HASH_BYTES, (i + 1) * SLOT_HASH_BYTES),
-      readBuffer.subarray(0, length),
-    )
+    hashes.set(chunkHash(readBuffer.subarray(0, length)), i * SLOT_HASH_BYTES)
   }
   return { job: m.job, ok: true, hashes }
 }

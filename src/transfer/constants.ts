@@ -2,8 +2,12 @@
 // built from the document must agree on each value. The second block is this
 // implementation's tuning and local limits.
 
-/** §8.1: protomux protocol name of the transfer channel (channel id: none). */
-export const TRANSFER_PROTOCOL = 'parley/transfer'
+/**
+ * §8.1: protomux protocol name of the transfer channel (channel id: none).
+ * Version 2 hashes with SHA-256; version 1 (`parley/transfer`, BLAKE2b-256)
+ * is not spoken any more, so peers of the two never share a channel.
+ */
+export const TRANSFER_PROTOCOL = 'parley/transfer/2'
 
 /** §8.2: frame type bytes. */
 export const TRANSFER_TYPE_OFFER = 0x01
@@ -16,7 +20,7 @@ export const TRANSFER_TYPE_DONE = 0x07
 
 /** §8.2: transfer ids are random, chosen by the sender. */
 export const TRANSFER_ID_BYTES = 16
-/** §8.2: BLAKE2b-256 digests (chunk hashes and the file hash). */
+/** §8.3: SHA-256 digests (chunk hashes and the file hash). */
 export const HASH_BYTES = 32
 /** §8.2: longest file name in an OFFER, in UTF-8 bytes. */
 export const NAME_BYTES_MAX = 255
@@ -35,7 +39,7 @@ export const REQUEST_CHUNKS_MAX = 256
 export const CONTROL_FRAME_BYTES_MAX = 1024
 export const DATA_HEADER_BYTES = 1 + TRANSFER_ID_BYTES + 4 + HASH_BYTES
 /** §8.3: domain separation of the file hash. */
-export const FILE_HASH_CONTEXT = 'parley/file/v1'
+export const FILE_HASH_CONTEXT = 'parley/file/v2'
 
 /** §8.4: DECLINE and CANCEL codes. Receivers keep unknown codes as numbers. */
 export enum RefusalCode {

@@ -30,7 +30,7 @@ import { nameProblem } from './names.js'
 import { Outgoing } from './outgoing.js'
 import { Progress, type TransferView, transferView } from './progress.js'
 import { checkDestination, chunkBytesFor, findPlaced, isActive, refusalError } from './rules.js'
-import { TERMINAL_STATES, type TransferRecord, TransferStore } from './store.js'
+import { HASH_NAME, TERMINAL_STATES, type TransferRecord, TransferStore } from './store.js'
 import { decodeTransfer, type Offer, type TransferMessage } from './wire.js'
 
 export interface TransferEngineOptions {
@@ -125,6 +125,11 @@ export class TransferEngine extends EventEmitter {
     for (const record of records) {
       const entry = this.addEntry(record)
       try {
+        if (!TERMINAL_STATES.has(record.state) && record.hash !== HASH_NAME) {
+          throw new Error(
+            'it was started by an older Parley, whose file hashes (BLAKE2b) this one no longer uses; send the file again',
+          )
+        }
         if (record.direction === 'out' && !TERMINAL_STATES.has(record.state)) {
           const hashes = await this.store.loadHashes(record.id)
           if (hashes === null || record.state === 'preparing')
@@ -295,6 +300,7 @@ export class TransferEngine extends EventEmitter {
       size: m.size,
       chunk_bytes: m.chunk_bytes,
       file_hash: m.file_hash.toString('hex'),
+      hash: HASH_NAME,
       state: 'offered',
       created_at_ms: this.opts.clock.wallNow(),
       finished_at_ms: null,
@@ -465,6 +471,7 @@ export class TransferEngine extends EventEmitter {
       size: info.size,
       chunk_bytes: chunkBytesFor(info.size),
       file_hash: '',
+      hash: HASH_NAME,
       state: 'preparing',
       created_at_ms: this.opts.clock.wallNow(),
       finished_at_ms: null,

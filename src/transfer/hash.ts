@@ -1,31 +1,30 @@
-// Chunk and file hashes (docs/PROTOCOL.md §8.3): BLAKE2b-256 of each chunk,
-// and a file hash over the size, the chunk size and the chunk hashes in
-// order. The receiver checks each chunk as it arrives and the whole file from
-// the chunk hashes, so the data is hashed once on each side.
+// Chunk and file hashes (docs/PROTOCOL.md §8.3): SHA-256 of each chunk, and
+// a file hash over the size, the chunk size and the chunk hashes in order.
+// The receiver checks each chunk as it arrives and the whole file from the
+// chunk hashes, so the data is hashed once on each side. SHA-256 rather than
+// BLAKE2b because CPUs hash it in hardware (x86 SHA extensions, ARMv8
+// crypto): 1.5 GB/s against libsodium BLAKE2b's 0.85 GB/s on this machine,
+// and hashing is the largest part of a receiver's work above the stream.
 
+import { createHash } from 'node:crypto'
 import { read, write } from 'node:fs'
 import { open } from 'node:fs/promises'
-import sodium from 'sodium-native'
 import { throwIfAborted } from '../util/errors.js'
 import type { ChunkIo } from './chunk-pool.js'
 import { FILE_HASH_CONTEXT, HASH_BYTES } from './constants.js'
 import { chunkCount, chunkLength } from './wire.js'
 
 export function chunkHash(data: Uint8Array): Buffer {
-  const out = Buffer.alloc(HASH_BYTES)
-  sodium.crypto_generichash(out, data)
-  return out
+  return createHash('sha256').update(data).digest()
 }
 
-/** §8.3: BLAKE2b-256(context ‖ 0x00 ‖ u64le size ‖ u32le chunk_bytes ‖ hash_0 ‖ … ‖ hash_n-1). */
+/** §8.3: SHA-256(context ‖ 0x00 ‖ u64le size ‖ u32le chunk_bytes ‖ hash_0 ‖ … ‖ hash_n-1). */
 export function fileHash(size: number, chunk_bytes: number, chunkHashes: Uint8Array): Buffer {
   const head = Buffer.alloc(FILE_HASH_CONTEXT.length + 1 + 12)
   head.write(FILE_HASH_CONTEXT, 0, 'ascii')
   head.writeBigUInt64LE(BigInt(size), FILE_HASH_CONTEXT.length + 1)
   head.writeUInt32LE(chunk_bytes, FILE_HASH_CONTEXT.length + 9)
-  const out = Buffer.alloc(HASH_BYTES)
-  sodium.crypto_generichash(out, Buffer.concat([head, chunkHashes]))
-  return out
+  return createHash('sha256').update(head).update(chunkHashes).digest()
 }
 
 /**
@@ -57,10 +56,7 @@ export async function hashFile(
         throwIfAborted(signal)
         const length = chunkLength(size, chunk_bytes, i)
         await readFully(handle, buf, length, i * chunk_bytes)
-        sodium.crypto_generichash(
-          chunk_hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
-          buf.subarray(0, length),
-        )
+        chunkHash(buf.subarray(0, length)).copy(chunk_hashes, i * HASH_BYTES)
       }
     }
   } finally {

@@ -9,6 +9,8 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/p
 import { join } from 'node:path'
 
 export const TRANSFERS_DIR = 'transfers'
+/** What a record's hashes are: SHA-256 since transfer protocol 2 (§8.1). */
+export const HASH_NAME = 'sha256'
 const RECORD_BYTES_MAX = 1024 * 1024
 
 export type TransferState =
@@ -38,6 +40,8 @@ export interface TransferRecord {
   size: number
   chunk_bytes: number
   file_hash: string
+  /** The hash of `file_hash` and the chunk hashes (§8.3); records without it are from transfer protocol 1. */
+  hash?: typeof HASH_NAME
   state: TransferState
   created_at_ms: number
   finished_at_ms: number | null

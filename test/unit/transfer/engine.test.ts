@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join as pathJoin } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { tempDir } from '../../helpers/cli.js'
@@ -140,6 +140,30 @@ describe('transfer engine, in memory', () => {
     const done = await waitFor(bob.engine, (t) => t.state === 'completed')
     assert.equal(done.path, pathJoin(root, 'bob', 'downloads', 'notes.txt'))
     assert.deepEqual(await readFile(done.path!), data)
+  })
+
+  test('a transfer an older build left unfinished (BLAKE2b hashes) is failed at start, not resumed', async () => {
+    const root = await temp('xfer-v1')
+    const alice = await makeNode(pathJoin(root, 'alice'))
+    const bobHome = pathJoin(root, 'bob')
+    let bob = await makeNode(bobHome)
+    const bobIdentity = { id: bob.id, publicKey: bob.identity }
+    await randomFile(pathJoin(root, 'f.bin'), 1024)
+    join(alice, bob, (frame) => (frame.byteLength < 1024 ? frame : null)) // no DATA gets through
+    await alice.engine.send(bob.id, pathJoin(root, 'f.bin'))
+    const offer = await waitFor(bob.engine, (t) => t.state === 'offered')
+    await bob.engine.accept(offer.id, await temp('xfer-v1-in'))
+    await bob.engine.close()
+    // What a protocol-1 build wrote: the same record without the hash name.
+    const recordPath = pathJoin(bobHome, 'transfers', `${offer.id}.json`)
+    const record = JSON.parse(await readFile(recordPath, 'utf8'))
+    assert.equal(record.hash, 'sha256')
+    delete record.hash
+    await writeFile(recordPath, JSON.stringify(record))
+    bob = await makeNode(bobHome, {}, bobIdentity)
+    const t = bob.engine.get(offer.id)
+    assert.equal(t.state, 'failed')
+    assert.match(JSON.stringify(t.error), /older Parley.*send the file again/)
   })
 
   test('a receiver restarted mid-transfer resumes without chunks being sent twice', async () => {
