@@ -75,9 +75,21 @@ export async function benchTransfer(): Promise<void> {
         `CPU ${kind.padEnd(6)} sender ${cpu(kind, 'sender', 'cpu_ms')} ms (event loop ${cpu(kind, 'sender', 'main_cpu_ms')}), receiver ${cpu(kind, undefined, 'cpu_ms')} ms (event loop ${cpu(kind, undefined, 'main_cpu_ms')})`,
       )
     }
+    // Runs are interleaved, so run i of each kind saw about the same machine:
+    // the median of the per-round ratios cancels slow drifts in load that
+    // the ratio of the medians does not.
+    const rates = (kind: string) =>
+      received.filter((r) => r.kind === kind).map((r) => r.bytes / 1e6 / (r.ms / 1000))
+    const [rawRates, parleyRates] = [rates('raw'), rates('parley')]
+    const paired = parleyRates.slice(0, rawRates.length).map((p, i) => p / rawRates[i]!)
     console.log(
       `ratio parley/raw ${(parley / raw).toFixed(2)}x (goal >= 0.90x), parley/TLS ${(parley / tcp).toFixed(2)}x`,
     )
+    if (paired.length > 0) {
+      console.log(
+        `ratio parley/raw per round: median ${percentile(paired, 50).toFixed(2)}x, rounds ${paired.map((r) => r.toFixed(2)).join(', ')}`,
+      )
+    }
     await benchRelayed(bootstrap, dir.path)
     await benchRateLimitedLink()
   } finally {
