@@ -15,7 +15,7 @@ import {
   SHUTDOWN_FLUSH_MS,
 } from './constants.js'
 import { Session } from './session.js'
-import { acceptTunnel, openTunnel, watchTunnels } from './tunnel.js'
+import { acceptTunnel, startTunnel, watchTunnels } from './tunnel.js'
 import type { DeviceAddress, FramedStream, PeerNetwork } from './types.js'
 
 export interface SessionManagerOptions {
@@ -429,16 +429,29 @@ export class SessionManager extends EventEmitter {
     )
   }
 
-  /** Opens a tunnel through the gateway and runs our own handshake inside (we are the initiator). */
+  /**
+   * Opens a tunnel through the gateway and runs our own handshake inside (we
+   * are the initiator). The handshake starts with the open, not after the
+   * gateway and the far end answered it: that saves a round trip to the far
+   * end on every connect through a gateway (§5.11).
+   */
   private async throughGateway(gateway: Session, identityPublicKey: Buffer): Promise<Session> {
     const secure = this.opts.network.secure
     if (secure === undefined) throw new ParleyError('PEER_NOT_FOUND', 'this network has no tunnels')
-    const tunnel = await openTunnel(gateway, identityPublicKey, this.opts.random)
+    const { tunnel, accepted } = startTunnel(gateway, identityPublicKey, this.opts.random)
+    let refused: unknown = null
+    accepted.catch((err: unknown) => {
+      refused = err
+    })
     try {
       const inner = await secure.call(this.opts.network, tunnel, true)
       return await this.adopt(inner, identityPublicKey)
     } catch (err) {
       tunnel.destroy()
+      // A refused or closed tunnel says why better than the handshake it cut short.
+      if (refused !== null) throw refused
+      if (tunnel.closedByRemote)
+        throw new ParleyError('PEER_NOT_FOUND', 'the gateway could not reach the peer')
       throw err
     }
   }

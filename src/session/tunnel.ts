@@ -38,6 +38,8 @@ export class TunnelStream extends Duplex {
   private readonly message: Message
   private pendingWrite: ((err: Error | null) => void) | null = null
   private opening: { resolve: () => void; reject: (err: Error) => void } | null = null
+  /** The other side (gateway or far end) closed the channel; we did not. */
+  closedByRemote = false
 
   constructor(session: Session, id: Buffer, onRemoteData?: (data: Buffer) => void) {
     super()
@@ -53,7 +55,8 @@ export class TunnelStream extends Duplex {
         this.opening?.resolve()
         this.opening = null
       },
-      onclose: () => {
+      onclose: (isRemote: boolean) => {
+        this.closedByRemote = isRemote
         const refused = this.opening !== null
         this.opening?.reject(
           new ParleyError('PEER_NOT_FOUND', 'the gateway could not reach the peer'),
@@ -142,14 +145,33 @@ export async function openTunnel(
   onRemoteData?: (data: Buffer) => void,
   nonce?: Buffer,
 ): Promise<TunnelStream> {
+  const { tunnel, accepted } = startTunnel(session, target, random, onRemoteData, nonce)
+  await accepted
+  return tunnel
+}
+
+/**
+ * Opens a tunnel without waiting for the far end (§5.11): the stream can be
+ * written at once, since protomux keeps messages for a channel its side has
+ * not answered yet. `accepted` settles when the far end answers, and
+ * rejects (PEER_NOT_FOUND) if the tunnel closes first; it never goes unhandled.
+ */
+export function startTunnel(
+  session: Session,
+  target: Buffer,
+  random: Random,
+  onRemoteData?: (data: Buffer) => void,
+  nonce?: Buffer,
+): { tunnel: TunnelStream; accepted: Promise<void> } {
   checkRoom(session)
   const id = encodeTunnelId({
     target,
     nonce: nonce ?? Buffer.from(random.bytes(TUNNEL_NONCE_BYTES)),
   })
   const tunnel = new TunnelStream(session, id, onRemoteData)
-  await tunnel.open()
-  return tunnel
+  const accepted = tunnel.open()
+  accepted.catch(() => {})
+  return { tunnel, accepted }
 }
 
 /** Accepts a tunnel the remote opened (from within watchTunnels' `onTunnel`). */

@@ -110,7 +110,7 @@ declare module 'protomux' {
       handshake?: any
       messages?: any[]
       onopen?: (handshake: any) => void | Promise<void>
-      onclose?: () => void
+      onclose?: (isRemote: boolean) => void
       ondestroy?: () => void
       ondrain?: () => void
     }): Channel | null

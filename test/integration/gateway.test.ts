@@ -107,6 +107,16 @@ describe('TCP gateway for UDP-less hosts', () => {
     assert.equal(out.path, 'gateway')
   })
 
+  test('a tunnel the gateway cannot route fails the ping with what happened', async () => {
+    // erin never runs: the gateway finds no way to her and refuses the tunnel that
+    // carol opened, and into which carol had already started her handshake.
+    const r = await runCli(['ping', ids.erin!, '--home', home('carol'), '--json'])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /gateway could not reach the peer/)
+    // The link to the gateway survived the refusal.
+    assert.equal((await ping('carol', 'bob')).path, 'gateway')
+  })
+
   test('a host linked over WebSocket reaches and is reached like any other', async () => {
     assert.equal((await ping('frank', 'bob')).path, 'gateway')
     assert.equal((await ping('carol', 'frank')).path, 'gateway')
