@@ -265,7 +265,7 @@ export class NetworkNode extends EventEmitter {
     const relay = this.relayOfStream.get(stream)
     if (relay === undefined) return
     this.emit('debug', `relay ${relay.toString('hex').slice(0, 16)} lost a session: skipping it`)
-    this.supernodes.skip(relay)
+    this.supernodes.suspect(relay)
     void this.supernodes.remeasure(this.dht)
   }
 
@@ -291,7 +291,10 @@ export class NetworkNode extends EventEmitter {
             `lookup found device ${key.slice(0, 16)} via ${peer.relayAddresses?.length ?? 0} relay nodes`,
           )
           if (seen.size > DEVICES_PER_LOOKUP_MAX) return
-          yield { publicKey: peer.publicKey, relayAddresses: peer.relayAddresses ?? [] }
+          yield {
+            publicKey: peer.publicKey,
+            relayAddresses: answeredFirst(data.from, peer.relayAddresses ?? []),
+          }
         }
       }
     } catch (err) {
@@ -328,13 +331,19 @@ export class NetworkNode extends EventEmitter {
       : [null, ...relays.map((r) => r.publicKey)]
     // A forced-relay test node must never pass by connecting directly.
     if (plan.length === 0 && !this.forceRelay) plan.push(null)
+    // The nodes storing the device's announcement may include a relay that just died.
+    const through = this.supernodes.aliveFirst(device.relayAddresses)
+    if (through[0] !== device.relayAddresses[0]) {
+      this.emit('debug', `dial ${device.publicKey.toString('hex').slice(0, 16)}: silent nodes last`)
+    }
+    const target = { ...device, relayAddresses: through }
     let lastError: unknown = null
     for (const relay of plan) {
       try {
         const socket = await dialOnce({
           dht: this.dht,
           keyPair: this.opts.keyPair,
-          target: device,
+          target,
           relay,
           forceRelay: this.forceRelay,
           signal,
@@ -440,6 +449,20 @@ export class NetworkNode extends EventEmitter {
     this.relays.close()
     await this.dht.destroy()
   }
+}
+
+/**
+ * The nodes a dial sends its handshake through, the one that just answered
+ * the lookup with the announcement first. hyperdht tries them one after
+ * another and waits out its request timeout with retries (~4 s) on a node
+ * that does not answer; the stored list may name one that died since (after
+ * a failover, often the very relay that died), while the node that answered
+ * is alive and stores the record, so it can forward the handshake.
+ */
+function answeredFirst(from: HostPort | undefined, stored: HostPort[]): HostPort[] {
+  if (from === undefined) return stored
+  const same = (a: HostPort) => a.host === from.host && a.port === from.port
+  return [{ host: from.host, port: from.port }, ...stored.filter((a) => !same(a))]
 }
 
 function isLoopback(host: string): boolean {
