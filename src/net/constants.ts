@@ -45,3 +45,9 @@ export const PROXY_REPLY_BYTES_MAX = 8_192
 export const RANDOM_PUNCH_INTERVAL_MS = 2_000
 /** How long a relay connection opened ahead of a dial waits to be used (RelaySocketTracker.prewarm). */
 export const RELAY_PREWARM_MS = 5_000
+/**
+ * How often a node compares the DHT nodes that forward handshakes to it
+ * (hyperdht replaces one that stops answering, pinging them every 3 s) with
+ * those its announcements name, and announces again when they differ.
+ */
+export const RELAYS_CHECK_MS = 1_000

@@ -12,6 +12,7 @@ import {
   LOOKUP_TIMEOUT_MS,
   RANDOM_PUNCH_INTERVAL_MS,
   RELAY_ATTEMPTS_MAX,
+  RELAYS_CHECK_MS,
   SUPERNODE_REFRESH_MS,
 } from './constants.js'
 import { dialOnce, FORCE_RELAY_FOR_TESTS, nudgeRelayedStream, wantsRelay } from './dial.js'
@@ -69,6 +70,10 @@ export class NetworkNode extends EventEmitter {
   private readonly relayOfStream = new WeakMap<object, Buffer>()
   private readonly forceRelay: boolean
   private announceTimer: NodeJS.Timeout | null = null
+  private relaysTimer: NodeJS.Timeout | null = null
+  /** Per announced kind, the forwarding nodes its record names (see reannounceIfRelaysChanged). */
+  private readonly announcedWith = new Map<string, string>()
+  private announcing = 0
   private cacheTimer: NodeJS.Timeout | null = null
   private cachedNodes: HostPort[] = []
   private closing = false
@@ -195,6 +200,7 @@ export class NetworkNode extends EventEmitter {
     const topic = this.announced.get(kind)
     if (topic === undefined) return
     this.announced.delete(kind)
+    this.announcedWith.delete(kind)
     if (this.closing) return
     await this.dht.unannounce(topic, this.opts.keyPair).catch(() => {})
   }
@@ -209,14 +215,34 @@ export class NetworkNode extends EventEmitter {
     await this.announceAll(kind)
     this.announceTimer ??= setInterval(() => void this.announceAll(), ANNOUNCE_REFRESH_MS)
     this.announceTimer.unref()
+    this.relaysTimer ??= setInterval(() => this.reannounceIfRelaysChanged(), RELAYS_CHECK_MS)
+    this.relaysTimer.unref()
+  }
+
+  /**
+   * Our records carry the DHT nodes that forward handshakes to us
+   * (`server.relayAddresses`) as they were when we announced. hyperdht
+   * replaces a node that stops answering within seconds, but a record naming
+   * a dead node costs every dialler ~4 s when it is tried first (see
+   * SupernodeDirectory.aliveFirst), so the records follow at once.
+   */
+  private reannounceIfRelaysChanged(): void {
+    const relays = this.server?.relayAddresses ?? []
+    if (this.announcing > 0 || relays.length === 0) return
+    const now = relaysKey(relays)
+    if ([...this.announced.keys()].every((kind) => this.announcedWith.get(kind) === now)) return
+    this.emit('debug', 'DHT nodes forwarding to us changed: announcing again')
+    void this.announceAll()
   }
 
   private async announceAll(only?: string): Promise<void> {
     if (this.server === null || this.closing) return
     const server = this.server
+    this.announcing++
     await Promise.all(
       [...this.announced].map(async ([kind, topic]) => {
         if (only !== undefined && kind !== only) return
+        this.announcedWith.set(kind, relaysKey(server.relayAddresses))
         const relays =
           kind === 'supernode'
             ? dedupe([
@@ -230,7 +256,7 @@ export class NetworkNode extends EventEmitter {
           this.emit('warning', err)
         }
       }),
-    )
+    ).finally(() => this.announcing--)
   }
 
   /** The callee side of the relay rule (src/net/dial.ts, wantsRelay). */
@@ -265,7 +291,7 @@ export class NetworkNode extends EventEmitter {
     const relay = this.relayOfStream.get(stream)
     if (relay === undefined) return
     this.emit('debug', `relay ${relay.toString('hex').slice(0, 16)} lost a session: skipping it`)
-    this.supernodes.skip(relay)
+    this.supernodes.suspect(relay)
     void this.supernodes.remeasure(this.dht)
   }
 
@@ -328,13 +354,15 @@ export class NetworkNode extends EventEmitter {
       : [null, ...relays.map((r) => r.publicKey)]
     // A forced-relay test node must never pass by connecting directly.
     if (plan.length === 0 && !this.forceRelay) plan.push(null)
+    // The nodes storing the device's announcement may include a relay that just died.
+    const target = { ...device, relayAddresses: this.supernodes.aliveFirst(device.relayAddresses) }
     let lastError: unknown = null
     for (const relay of plan) {
       try {
         const socket = await dialOnce({
           dht: this.dht,
           keyPair: this.opts.keyPair,
-          target: device,
+          target,
           relay,
           forceRelay: this.forceRelay,
           signal,
@@ -429,6 +457,7 @@ export class NetworkNode extends EventEmitter {
     if (this.closing) return
     this.closing = true
     if (this.announceTimer) clearInterval(this.announceTimer)
+    if (this.relaysTimer) clearInterval(this.relaysTimer)
     if (this.cacheTimer) clearInterval(this.cacheTimer)
     if (this.supernodeTimer) clearInterval(this.supernodeTimer)
     await this.saveCache()
@@ -440,6 +469,14 @@ export class NetworkNode extends EventEmitter {
     this.relays.close()
     await this.dht.destroy()
   }
+}
+
+/** The same nodes in any order give the same key. */
+function relaysKey(relays: HostPort[]): string {
+  return relays
+    .map((r) => `${r.host}:${r.port}`)
+    .sort()
+    .join(',')
 }
 
 function isLoopback(host: string): boolean {

@@ -18,6 +18,11 @@ export interface KnownSupernode {
   rtt_ms: number | null
   /** performance.now() before which this relay is skipped (it refused or failed). */
   skip_until_ms: number
+  /**
+   * Its last ping went unanswered, or a session through it was lost since
+   * (see `suspect`): as a DHT node it is probably gone too.
+   */
+  silent: boolean
 }
 
 /**
@@ -45,7 +50,7 @@ export class SupernodeDirectory {
       return
     }
     if (this.known.size >= HOST_CACHE_SUPERNODES_MAX) return
-    this.known.set(key, { publicKey, host, port, rtt_ms: null, skip_until_ms: 0 })
+    this.known.set(key, { publicKey, host, port, rtt_ms: null, skip_until_ms: 0, silent: false })
   }
 
   /** Looks up the supernode topic, then pings every known supernode. Never throws. */
@@ -88,6 +93,35 @@ export class SupernodeDirectory {
       timeout,
     ])
     s.rtt_ms = reply === null ? null : performance.now() - started_ms
+    s.silent = reply === null
+  }
+
+  /**
+   * A session through this relay was lost: until a ping says otherwise, it
+   * counts as gone, as a relay (skipped) and as a DHT node (see `aliveFirst`).
+   */
+  suspect(publicKey: Buffer, now_ms = performance.now()): void {
+    this.skip(publicKey, now_ms)
+    const s = this.known.get(publicKey.toString('hex'))
+    if (s !== undefined) s.silent = true
+  }
+
+  /**
+   * Orders the DHT nodes a dial goes through (the `relayAddresses` of a
+   * device's announcement: the nodes that store it and forward the
+   * handshake) so that supernodes known to be silent come last. hyperdht
+   * tries these nodes one after another and the first that does not answer
+   * costs its request timeout with retries (~4 s): a relay that just died is
+   * usually also one of the few nodes storing the announcements of the peers
+   * it carried, so the reconnect after a failover would otherwise often wait
+   * on it.
+   */
+  aliveFirst(addresses: HostPort[]): HostPort[] {
+    const silent = new Set<string>()
+    for (const s of this.known.values()) if (s.silent) silent.add(`${s.host}:${s.port}`)
+    if (silent.size === 0) return addresses
+    const isSilent = (a: HostPort) => silent.has(`${a.host}:${a.port}`)
+    return [...addresses.filter((a) => !isSilent(a)), ...addresses.filter(isSilent)]
   }
 
   /** Relays to try, best first: answered pings by round trip, then unmeasured ones. */

@@ -27,8 +27,11 @@ export const TUNNELS_PER_SESSION_MAX = 64
  * once by both sides — the first attempt after this long, then with the
  * delays below — for up to RECOVER_FOR_MS; peers someone maintains keep
  * their own backoff afterwards. This is the failover of PROTOCOL.md §5.9.
+ * Every 0.5 s for the first 2 s: a side that notices at once (its gateway
+ * link closed) is refused as a duplicate until the peer's copy has been
+ * silent for 2 s (§5.8); with 1 s, 2 s steps it then waited up to 3.6 s.
  */
-export const RECOVER_DELAYS_MS = [100, 500, 1_000, 2_000, 4_000] as const
+export const RECOVER_DELAYS_MS = [100, 500, 500, 500, 500, 1_000, 2_000, 4_000] as const
 export const RECOVER_FOR_MS = 30_000
 /** On shutdown, how long tunnelled sessions get to deliver their goodbyes before the gateway links close. */
 export const SHUTDOWN_FLUSH_MS = 1_000

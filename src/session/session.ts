@@ -92,6 +92,8 @@ export class Session extends EventEmitter {
   private isOpen = false
   private keepAliveTimer: TimerHandle | null = null
   private helloTimer: TimerHandle | null = null
+  /** When the last keep-alive ping was sent (or the session opened). */
+  private lastKeepAlive_ms = 0
   /** The nonce of the last keep-alive ping, whose pong is expected and not a stray. */
   private keepAliveNonce: number | null = null
   private readonly pings = new Map<
@@ -236,6 +238,7 @@ export class Session extends EventEmitter {
     this.remoteFlags = hello.flags
     this.isOpen = true
     this.lastReceived_ms = this.opts.clock.now()
+    this.lastKeepAlive_ms = this.lastReceived_ms
     this.scheduleKeepAlive()
     this.resolveOpened()
     this.emit('open')
@@ -320,30 +323,47 @@ export class Session extends EventEmitter {
   }
 
   /**
-   * PING on silence; dead after longer silence (§5.7). A path through a relay
-   * or gateway can die with its carrier, so it is watched every second and
-   * declared dead after 4 s: that is what lets a session fail over in ≤ 5 s.
+   * PING every interval; dead after longer silence (§5.7). A path through a
+   * relay or gateway can die with its carrier, so it is pinged every second
+   * and declared dead 4 s after the last frame: that is what lets a session
+   * fail over in ≤ 5 s. The death check is timed to the moment the silence
+   * reaches the limit, not to the next ping tick, which would add up to one
+   * interval (up to 1 s of a failover, 20 s on a direct path).
    */
   private scheduleKeepAlive(): void {
     const indirect = this.path !== 'direct'
     const interval_ms = indirect ? PING_INTERVAL_INDIRECT_MS : PING_INTERVAL_MS
-    this.keepAliveTimer = this.opts.clock.setTimeout(() => {
-      if (this.closed) return
-      const idle_ms =
-        this.path !== 'direct' ? SESSION_IDLE_TIMEOUT_INDIRECT_MS : SESSION_IDLE_TIMEOUT_MS
-      const silent_ms = this.opts.clock.now() - this.lastReceived_ms
-      if (silent_ms >= idle_ms) {
-        this.lost = true
-        this.fail(
-          new ParleyError('TIMEOUT', `the peer sent nothing for ${Math.round(silent_ms)} ms`),
-          null,
-        )
-        return
-      }
+    const idle_ms = indirect ? SESSION_IDLE_TIMEOUT_INDIRECT_MS : SESSION_IDLE_TIMEOUT_MS
+    const now_ms = this.opts.clock.now()
+    const ping_in_ms = this.lastKeepAlive_ms + interval_ms - now_ms
+    const dead_in_ms = this.lastReceived_ms + idle_ms - now_ms
+    this.keepAliveTimer = this.opts.clock.setTimeout(
+      () => this.keepAliveTick(),
+      Math.max(0, Math.min(ping_in_ms, dead_in_ms)),
+    )
+  }
+
+  private keepAliveTick(): void {
+    if (this.closed) return
+    const indirect = this.path !== 'direct'
+    const interval_ms = indirect ? PING_INTERVAL_INDIRECT_MS : PING_INTERVAL_MS
+    const idle_ms = indirect ? SESSION_IDLE_TIMEOUT_INDIRECT_MS : SESSION_IDLE_TIMEOUT_MS
+    const now_ms = this.opts.clock.now()
+    const silent_ms = now_ms - this.lastReceived_ms
+    if (silent_ms >= idle_ms) {
+      this.lost = true
+      this.fail(
+        new ParleyError('TIMEOUT', `the peer sent nothing for ${Math.round(silent_ms)} ms`),
+        null,
+      )
+      return
+    }
+    if (now_ms - this.lastKeepAlive_ms >= interval_ms) {
+      this.lastKeepAlive_ms = now_ms
       this.keepAliveNonce = nonceFrom(this.opts.random, this.pings)
       this.send({ type: 'ping', nonce: this.keepAliveNonce })
-      this.scheduleKeepAlive()
-    }, interval_ms)
+    }
+    this.scheduleKeepAlive()
   }
 
   private send(msg: ControlMessage): void {

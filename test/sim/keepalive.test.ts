@@ -67,6 +67,8 @@ for (const keepalive_ms of [null, LINK_KEEPALIVE_MS]) {
         if (how === 'keep-alive') {
           const silent_ms = closed.at_ms - session.lastReceived_ms
           assert.ok(silent_ms >= SESSION_IDLE_TIMEOUT_MS, `${name} gave up after ${silent_ms} ms`)
+          // …and not a ping interval late: the check is timed to the limit (simulated clock).
+          assert.ok(silent_ms <= SESSION_IDLE_TIMEOUT_MS + 1, `${name} waited ${silent_ms} ms`)
         } else if (how === 'other') {
           const link = session.stream as unknown as LinkStream
           assert.equal(
