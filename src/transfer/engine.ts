@@ -124,7 +124,10 @@ export class TransferEngine extends EventEmitter {
     this.folders = new FolderSender(
       this.store.dir,
       {
-        sendFile: (peer, path, name, folder_id) => this.send(peer, path, { name, folder_id }),
+        sendFile: async (peer, path, name, folder_id) => {
+          if (this.closed) throw new ParleyError('BUSY', 'the daemon is stopping')
+          return this.send(peer, path, { name, folder_id })
+        },
         cancel: (id) => this.cancel(id),
         list: () => this.list(),
       },

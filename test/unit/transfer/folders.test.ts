@@ -12,7 +12,9 @@ import Protomux from 'protomux'
 import { TransferChannels } from '../../../src/transfer/channels.js'
 import { makeFolders, walkFolder } from '../../../src/transfer/folders.js'
 import {
+  CONTROL_FRAME_BYTES_MAX,
   decodeTransfer,
+  encodeTransfer,
   PATH_BYTES_MAX,
   PATH_COMPONENTS_MAX,
   pathProblem,
@@ -82,6 +84,21 @@ describe('relative-path names (§8.5)', () => {
       assert.equal(pathProblem(name), null)
     })
   }
+  test('an OFFER with the longest path fits a control frame; a longer one is refused', () => {
+    const offer = (name: string): TransferMessage => ({
+      type: 'offer',
+      id: Buffer.alloc(16),
+      size: 1,
+      chunk_bytes: 16384,
+      file_hash: Buffer.alloc(32),
+      name,
+    })
+    const longest = `a/${'x'.repeat(PATH_BYTES_MAX - 2)}`
+    const frame = encodeTransfer(offer(longest))
+    assert.ok(frame.byteLength <= CONTROL_FRAME_BYTES_MAX)
+    assert.equal((decodeTransfer(frame) as { name: string }).name, longest)
+    assert.throws(() => encodeTransfer(offer(`${longest}y`)))
+  })
   test('only the file of a path is numbered', () => {
     assert.equal(numberedName('top.d/sub/a.txt', 1), 'top.d/sub/a (1).txt')
     assert.equal(numberedName('top.d/noext', 2), 'top.d/noext (2)')
