@@ -207,6 +207,44 @@ describe('a folder between two engines', () => {
     assert.ok(alice.engine.list().every((t) => t.folder_id === sent.id))
   })
 
+  test('a sender restarted mid-folder carries on from its folder record', async () => {
+    const root = await temp('folders-restart')
+    const ident = await newIdentity()
+    let alice = await makeNode(pathJoin(root, 'alice'), {}, ident)
+    const bob = await makeNode(pathJoin(root, 'bob'))
+    let cut = joinNodes(alice, bob)
+    const source = pathJoin(root, 'docs')
+    await mkdir(source)
+    for (let i = 0; i < 7; i++) await writeFile(pathJoin(source, `${i}.txt`), `file ${i}\n`)
+    const sent = await alice.engine.sendPath(bob.id, source)
+    // FOLDER_WINDOW files are offered; the rest wait for them.
+    await waitFor(
+      bob.engine,
+      () => bob.engine.list().filter((t) => t.state === 'offered').length === 4,
+    )
+    cut()
+    await alice.engine.close()
+    alice = await makeNode(pathJoin(root, 'alice'), {}, ident)
+    cut = joinNodes(alice, bob)
+    const offer = bob.engine.list().find((t) => t.state === 'offered')!
+    const inbox = await temp('folders-restart-in')
+    await bob.engine.accept(offer.id, inbox, true)
+    for (;;) {
+      const f = alice.engine.folders.list().find((x) => x.id === sent.id)!
+      if (f.state !== 'sending') {
+        assert.equal(f.state, 'completed', JSON.stringify(f.error))
+        break
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    assert.deepEqual(
+      (await readdir(pathJoin(inbox, 'docs'))).sort(),
+      [0, 1, 2, 3, 4, 5, 6].map((i) => `${i}.txt`),
+    )
+    assert.equal(bob.engine.list().length, 7, 'no file offered twice')
+    cut()
+  })
+
   test('a hostile relative name offered raw by a peer is declined BadName, nothing written', async () => {
     const root = await temp('folders-hostile')
     const bob = await makeNode(pathJoin(root, 'bob'), { auto_accept_from: [] })
