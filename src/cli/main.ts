@@ -57,9 +57,12 @@ const USAGE = `usage: parley <command> [--home DIR] [--json]
   chat CONTACT                          interactive chat with presence and receipts
   presence [online|away|busy|invisible] show or set presence
   send-file CONTACT PATH [--detach]     offer a file; shows progress until it is delivered
+                                        (a folder: every file under it, one transfer each)
   transfers [--json]                    list file transfers (IDs, state, progress)
   transfers accept ID [--to DIR] [--detach] | decline ID | cancel ID
                                         answer an offer, or stop a transfer (either side)
+  transfers accept ID --folder [--to DIR]
+                                        accept a file of a folder and the rest of that folder
 
 --home DIR defaults to $PARLEY_HOME, else $XDG_DATA_HOME/parley.
 The passphrase comes from $PARLEY_PASSPHRASE or a prompt.
@@ -102,7 +105,7 @@ const COMMAND_FLAGS: Record<string, Record<string, { type: 'string' | 'boolean' 
   group: { limit: { type: 'string' } },
   groups: {},
   'send-file': { detach: { type: 'boolean' } },
-  transfers: { to: { type: 'string' }, detach: { type: 'boolean' } },
+  transfers: { to: { type: 'string' }, detach: { type: 'boolean' }, folder: { type: 'boolean' } },
 }
 
 async function main(argv: string[]): Promise<number> {

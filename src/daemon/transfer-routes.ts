@@ -19,7 +19,7 @@ export function transferRoutes(daemon: Daemon): Route[] {
     {
       method: 'GET',
       path: '/v1/transfers',
-      handler: async () => ({ transfers: t().list() }),
+      handler: async () => ({ transfers: t().list(), folders: t().folders.list() }),
     },
     {
       method: 'POST',
@@ -35,10 +35,10 @@ export function transferRoutes(daemon: Daemon): Route[] {
           type: 'string',
           required: true,
           max_length: 4096,
-          description: 'absolute path of the file on the daemon machine',
+          description: 'absolute path of the file, or folder, on the daemon machine',
         },
       },
-      handler: async (body) => t().send(String(body.to), String(body.path)),
+      handler: async (body) => t().sendPath(String(body.to), String(body.path)),
     },
     {
       method: 'POST',
@@ -50,9 +50,17 @@ export function transferRoutes(daemon: Daemon): Route[] {
           max_length: 4096,
           description: 'folder to save into (default: <home>/downloads)',
         },
+        folder: {
+          type: 'boolean',
+          description: 'for a file of a folder: accept the whole folder from that sender',
+        },
       },
       handler: async (body) =>
-        t().accept(String(body.id), typeof body.to === 'string' ? body.to : undefined),
+        t().accept(
+          String(body.id),
+          typeof body.to === 'string' ? body.to : undefined,
+          body.folder === true,
+        ),
     },
     {
       method: 'POST',

@@ -26,6 +26,13 @@ export const HASH_BYTES = 32
 export const NAME_BYTES_MAX = 255
 /** §8.2: longest reason in DECLINE / CANCEL, in UTF-8 bytes. */
 export const REASON_BYTES_MAX = 256
+/**
+ * §8.5: a name with `/` is a relative path (a file of a folder): at most this
+ * many UTF-8 bytes in all and this many components, each a valid name.
+ * 61 + 3 + 768 bytes keeps the OFFER within CONTROL_FRAME_BYTES_MAX.
+ */
+export const PATH_BYTES_MAX = 768
+export const PATH_COMPONENTS_MAX = 32
 /** §8.2: chunk size bounds (a power of two); the last chunk may be shorter. */
 export const CHUNK_BYTES_MIN = 16 * 1024
 export const CHUNK_BYTES_MAX = 4 * 1024 * 1024
@@ -96,6 +103,16 @@ export const OFFERS_PENDING_MAX = 64
 export const TRANSFERS_ACTIVE_MAX = 32
 /** Finished transfers remembered for `parley transfers`. */
 export const TRANSFERS_KEPT_MAX = 200
+/** A folder sent at once has at most this many files (each its own transfer, §8.5). */
+export const FOLDER_FILES_MAX = 10_000
+/** Files of one folder offered at once; the next is offered as one ends. */
+export const FOLDER_WINDOW = 4
+/** A folder accepted as a whole keeps accepting its next files for this long after the last one. */
+export const FOLDER_ACCEPT_MS = 60 * 60 * 1000
+/** Finished folder sends remembered for `parley transfers`. */
+export const FOLDERS_KEPT_MAX = 50
+/** Skipped entries (symlinks, devices, refused names) listed per folder; the rest are counted. */
+export const FOLDER_SKIPPED_SHOWN_MAX = 100
 /** The receiver refuses files larger than this (the protocol's own limit is FILE_BYTES_MAX). */
 export const INCOMING_FILE_BYTES_MAX = FILE_BYTES_MAX
 /** Free space to leave at the destination beyond the file itself. */

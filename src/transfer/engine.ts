@@ -17,6 +17,7 @@ import { type PeerLink, TransferChannels } from './channels.js'
 import { type ChunkIo, InlineChunkIo } from './chunk-pool.js'
 import {
   FILE_BYTES_MAX,
+  FOLDER_ACCEPT_MS,
   INCOMING_FILE_BYTES_MAX,
   OFFERS_PENDING_MAX,
   RefusalCode,
@@ -24,9 +25,10 @@ import {
   TRANSFERS_ACTIVE_MAX,
   TRANSFERS_KEPT_MAX,
 } from './constants.js'
+import { FolderSender, type FolderView } from './folders.js'
 import { hashFile } from './hash.js'
 import { Incoming } from './incoming.js'
-import { nameProblem } from './names.js'
+import { folderOf, pathProblem } from './names.js'
 import { Outgoing } from './outgoing.js'
 import { Progress, type TransferView, transferView } from './progress.js'
 import { checkDestination, chunkBytesFor, findPlaced, isActive, refusalError } from './rules.js'
@@ -95,6 +97,10 @@ export class TransferEngine extends EventEmitter {
   private readonly channels: TransferChannels
   /** Transfers (ids) whose peer this engine asked to keep a session with. */
   private readonly maintained = new Set<string>()
+  /** Offers being accepted now (a person and an auto-accept may race for one). */
+  private readonly accepting = new Set<string>()
+  /** Folders this node sends (§8.5): one transfer per file, a few at a time. */
+  readonly folders: FolderSender
   private closed = false
 
   constructor(opts: TransferEngineOptions) {
@@ -114,6 +120,22 @@ export class TransferEngine extends EventEmitter {
         for (const e of this.entriesOf(peer)) e.outgoing?.onDrain()
       },
       frame: (peer, raw) => this.onFrame(peer, raw),
+    })
+    this.folders = new FolderSender(
+      this.store.dir,
+      {
+        sendFile: async (peer, path, name, folder_id) => {
+          if (this.closed) throw new ParleyError('BUSY', 'the daemon is stopping')
+          return this.send(peer, path, { name, folder_id })
+        },
+        cancel: (id) => this.cancel(id),
+        list: () => this.list(),
+      },
+      opts.clock,
+      opts.random,
+    )
+    this.on('event', (e: { transfer?: TransferView }) => {
+      if (e.transfer !== undefined && !this.closed) this.folders.onTransfer(e.transfer)
     })
   }
 
@@ -156,6 +178,7 @@ export class TransferEngine extends EventEmitter {
       }
     }
     for (const e of this.entries.values()) this.refreshMaintained(e)
+    warnings.push(...(await this.folders.start()))
     // Sessions that opened while the records were loading.
     for (const peer of this.channels.openPeers()) this.onPeerOpen(peer)
     return warnings
@@ -275,7 +298,7 @@ export class TransferEngine extends EventEmitter {
       refuse(RefusalCode.Disabled, 'file transfer is turned off on this node (filetransfer: false)')
       return
     }
-    const problem = nameProblem(m.name)
+    const problem = pathProblem(m.name)
     if (problem !== null) {
       refuse(RefusalCode.BadName, `file name refused: ${problem}`)
       return
@@ -309,10 +332,13 @@ export class TransferEngine extends EventEmitter {
     const entry = this.addEntry(record)
     await this.store.save(record)
     this.emit('event', { type: 'transfer.offered', transfer: this.view(entry) })
-    if (this.opts.auto_accept_from.includes(peer)) {
+    const folderDir = this.folderAccepted(record)
+    if (this.opts.auto_accept_from.includes(peer) || folderDir !== null) {
       try {
-        await this.accept(id, this.opts.download_dir)
+        await this.accept(id, folderDir ?? this.opts.download_dir, folderDir !== null)
       } catch (err) {
+        // Someone else (the person, or accepting the whole folder) is accepting it.
+        if (this.accepting.has(id) || entry.record.state !== 'offered') return
         const code = isParleyError(err, 'DISK_FULL') ? RefusalCode.NoSpace : RefusalCode.Failed
         refuse(code, (err as Error).message)
         this.finish(entry, 'declined', {
@@ -321,6 +347,25 @@ export class TransferEngine extends EventEmitter {
         })
       }
     }
+  }
+
+  /**
+   * The destination of a folder its person accepted as a whole (`accept
+   * --folder`) if this offer is a file of it: same peer, same top folder,
+   * and a file of it accepted, running or finished within FOLDER_ACCEPT_MS.
+   */
+  private folderAccepted(r: TransferRecord): string | null {
+    const top = folderOf(r.name)
+    if (top === null) return null
+    const since = this.opts.clock.wallNow() - FOLDER_ACCEPT_MS
+    for (const e of this.entries.values()) {
+      const o = e.record
+      if (o === r || o.folder_accept !== true || o.peer !== r.peer || o.direction !== 'in') continue
+      if (folderOf(o.name) !== top || o.dir === undefined) continue
+      const recent = Math.max(o.created_at_ms, o.finished_at_ms ?? 0) >= since
+      if (recent || !TERMINAL_STATES.has(o.state)) return o.dir
+    }
+    return null
   }
 
   private answerRepeatedOffer(peer: string, e: Entry): void {
@@ -343,9 +388,33 @@ export class TransferEngine extends EventEmitter {
     }
   }
 
-  /** Accepts an offer into `dir` (default: the download directory). */
-  async accept(idOrPrefix: string, dir?: string): Promise<TransferView> {
+  /**
+   * Accepts an offer into `dir` (default: the download directory). With
+   * `folder`, for a file of a folder (§8.5): also every other offer of that
+   * folder from that peer, now and as they come (FOLDER_ACCEPT_MS).
+   */
+  async accept(idOrPrefix: string, dir?: string, folder = false): Promise<TransferView> {
     const e = this.find(idOrPrefix)
+    if (this.accepting.has(e.record.id)) {
+      throw new ParleyError('USAGE', `transfer ${e.record.id.slice(0, 8)} is being accepted`)
+    }
+    this.accepting.add(e.record.id)
+    try {
+      return await this.acceptEntry(e, dir, folder)
+    } finally {
+      this.accepting.delete(e.record.id)
+    }
+  }
+
+  private async acceptEntry(
+    e: Entry,
+    dir: string | undefined,
+    folder: boolean,
+  ): Promise<TransferView> {
+    const top = folderOf(e.record.name)
+    if (folder && top === null) {
+      throw new ParleyError('USAGE', `${e.record.name} is a single file, not a file of a folder`)
+    }
     if (e.record.direction !== 'in' || e.record.state !== 'offered') {
       throw new ParleyError(
         'USAGE',
@@ -363,6 +432,7 @@ export class TransferEngine extends EventEmitter {
       await mkdir(target, { recursive: true, mode: 0o700 })
     await checkDestination(target, e.record.size)
     e.record.dir = target
+    if (folder) e.record.folder_accept = true
     e.record.part_path = join(target, `.parley-${e.record.id}.part`)
     e.record.state = 'receiving'
     e.incoming = this.makeIncoming(e)
@@ -372,6 +442,13 @@ export class TransferEngine extends EventEmitter {
     this.refreshMaintained(e)
     this.changed(e, true)
     e.incoming.pump()
+    if (folder) {
+      for (const o of [...this.entries.values()]) {
+        const r = o.record
+        if (r.direction !== 'in' || r.state !== 'offered' || r.peer !== e.record.peer) continue
+        if (folderOf(r.name) === top) await this.accept(r.id, target, true).catch(() => {})
+      }
+    }
     return this.view(e)
   }
 
@@ -394,7 +471,12 @@ export class TransferEngine extends EventEmitter {
     return this.view(e)
   }
 
-  async cancel(idOrPrefix: string): Promise<TransferView> {
+  async cancel(idOrPrefix: string): Promise<TransferView | FolderView> {
+    const p = idOrPrefix.trim().toLowerCase()
+    const folders = /^[0-9a-f]{4,32}$/.test(p) ? this.folders.match(p) : []
+    if (folders.length === 1 && !this.list().some((t) => t.id.startsWith(p))) {
+      return (await this.folders.cancel(folders[0]!))!
+    }
     const e = this.find(idOrPrefix)
     if (TERMINAL_STATES.has(e.record.state)) {
       throw new ParleyError(
@@ -416,8 +498,25 @@ export class TransferEngine extends EventEmitter {
 
   // ---- sending ----
 
-  /** Offers a file to a peer: hashes it (state `preparing`), then offers it whenever the peer is reachable. */
-  async send(peerId: string, path: string): Promise<TransferView> {
+  /** Offers a file, or a folder (§8.5: one transfer per file), to a peer. */
+  async sendPath(peerId: string, path: string): Promise<TransferView | FolderView> {
+    const source = resolve(path)
+    const info = await stat(source).catch(() => null)
+    if (info === null || !info.isDirectory()) return this.send(peerId, source)
+    if (!this.opts.enabled) return this.send(peerId, source) // the same refusal as a file
+    return this.folders.send(encodeId(decodeId(peerId)), source)
+  }
+
+  /**
+   * Offers a file to a peer: hashes it (state `preparing`), then offers it
+   * whenever the peer is reachable. `folder`: a file of a folder send, offered
+   * under its relative path.
+   */
+  async send(
+    peerId: string,
+    path: string,
+    folder?: { name: string; folder_id: string },
+  ): Promise<TransferView> {
     if (!this.opts.enabled) {
       throw new ParleyError(
         'FILETRANSFER_DISABLED',
@@ -436,7 +535,7 @@ export class TransferEngine extends EventEmitter {
     if (info.isDirectory()) {
       throw new ParleyError(
         'USAGE',
-        `${source} is a folder; folders are not supported yet (send an archive of it)`,
+        `${source} is a folder; send it with \`parley send-file\` (POST /v1/transfers/send)`,
       )
     }
     if (!info.isFile()) throw new ParleyError('USAGE', `${source} is not a regular file`)
@@ -449,8 +548,8 @@ export class TransferEngine extends EventEmitter {
         `${source} is over ${FILE_BYTES_MAX} bytes, the protocol's limit`,
       )
     }
-    const name = basename(source)
-    const problem = nameProblem(name)
+    const name = folder?.name ?? basename(source)
+    const problem = pathProblem(name)
     if (problem !== null) {
       throw new ParleyError(
         'BAD_FILE_NAME',
@@ -479,6 +578,7 @@ export class TransferEngine extends EventEmitter {
       source_path: source,
       source_mtime_ms: Math.floor(info.mtimeMs),
     }
+    if (folder !== undefined) record.folder_id = folder.folder_id
     const entry = this.addEntry(record)
     void this.prepare(entry, identity)
     return this.view(entry)

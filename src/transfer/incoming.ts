@@ -20,6 +20,7 @@ import {
   RefusalCode,
   STALL_MS,
 } from './constants.js'
+import { makeFolders } from './folders.js'
 import { fileHash } from './hash.js'
 import { numberedName } from './names.js'
 import { Bitmap, syncDir, type TransferRecord, type TransferStore } from './store.js'
@@ -423,6 +424,7 @@ export class Incoming {
  */
 export async function placeFile(part: string, dir: string, name: string): Promise<string> {
   const partInfo = await stat(part)
+  if (name.includes('/')) await makeFolders(dir, name)
   for (let n = 0; n < 1000; n++) {
     const target = join(dir, numberedName(name, n))
     try {

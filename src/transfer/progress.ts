@@ -4,6 +4,7 @@
 
 import type { Clock, TimerHandle } from '../util/clock.js'
 import { PROGRESS_EVENT_MS } from './constants.js'
+import { folderOf } from './names.js'
 import type { TransferRecord } from './store.js'
 
 export interface TransferView {
@@ -23,6 +24,10 @@ export interface TransferView {
   error: { code: string; message: string } | null
   created_at_ms: number
   finished_at_ms: number | null
+  /** A file of a folder (§8.5): the top folder's name (`name` is then its relative path); else null. */
+  folder: string | null
+  /** Sender: the folder send it belongs to (`folders` of GET /v1/transfers); else null. */
+  folder_id: string | null
 }
 
 /** Samples at most this often, and this many of them: the rate is over the last ~3 s. */
@@ -99,5 +104,7 @@ export function transferView(
     error: r.error,
     created_at_ms: r.created_at_ms,
     finished_at_ms: r.finished_at_ms,
+    folder: folderOf(r.name),
+    folder_id: r.folder_id ?? null,
   }
 }

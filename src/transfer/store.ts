@@ -55,6 +55,10 @@ export interface TransferRecord {
   final_path?: string
   /** Receiver: bitmap of chunks durably on disk, base64. */
   verified?: string
+  /** Sender: the folder send this file belongs to (§8.5). */
+  folder_id?: string
+  /** Receiver: its person accepted the whole folder; its next files are accepted too. */
+  folder_accept?: boolean
 }
 
 export class TransferStore {
@@ -68,17 +72,7 @@ export class TransferStore {
   }
 
   async save(record: TransferRecord): Promise<void> {
-    const path = join(this.dir, `${record.id}.json`)
-    const tmp = join(this.dir, `.${record.id}.${randomBytes(4).toString('hex')}.tmp`)
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(JSON.stringify(record), 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, path)
-    await syncDir(this.dir)
+    await writeAtomically(this.dir, `${record.id}.json`, JSON.stringify(record))
   }
 
   /** The sender's chunk hashes, so a restarted sender does not read the file twice. */
@@ -131,6 +125,20 @@ export class TransferStore {
     }
     return { records, warnings }
   }
+}
+
+/** Replaces `dir/name` (mode 0600): temporary file, fsync, rename, fsync of the directory. */
+export async function writeAtomically(dir: string, name: string, text: string): Promise<void> {
+  const tmp = join(dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`)
+  const handle = await open(tmp, 'w', 0o600)
+  try {
+    await handle.writeFile(text, 'utf8')
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await rename(tmp, join(dir, name))
+  await syncDir(dir)
 }
 
 export async function syncDir(dir: string): Promise<void> {

@@ -25,7 +25,7 @@ import {
   DATA_HEADER_BYTES,
   FILE_BYTES_MAX,
   HASH_BYTES,
-  NAME_BYTES_MAX,
+  PATH_BYTES_MAX,
   REASON_BYTES_MAX,
   REQUEST_CHUNKS_MAX,
   TRANSFER_ID_BYTES,
@@ -115,7 +115,7 @@ export function encodeTransfer(m: TransferMessage): Buffer {
     case 'offer': {
       checkOfferShape(m.size, m.chunk_bytes)
       checkBytes(m.file_hash, 'offer file_hash', HASH_BYTES)
-      checkString(m.name, 'offer name', NAME_BYTES_MAX)
+      checkString(m.name, 'offer name', PATH_BYTES_MAX)
       const fixed = Buffer.alloc(12)
       fixed.writeBigUInt64LE(BigInt(m.size), 0)
       fixed.writeUInt32LE(m.chunk_bytes, 8)
@@ -190,7 +190,7 @@ function decodeBody(state: State): TransferMessage {
       const chunk_bytes = readUint32(state, 'offer chunk_bytes')
       checkOfferShape(size, chunk_bytes)
       const file_hash = Buffer.from(take(state, HASH_BYTES, 'offer file_hash'))
-      const name = readString(state, 'offer name', NAME_BYTES_MAX)
+      const name = readString(state, 'offer name', PATH_BYTES_MAX)
       return { type: 'offer', id, size, chunk_bytes, file_hash, name }
     }
     case TRANSFER_TYPE_ACCEPT:

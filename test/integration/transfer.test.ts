@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
-import type { TransferView } from '../../src/transfer/index.js'
+import type { FolderView, TransferView } from '../../src/transfer/index.js'
 import {
   freeTcpPort,
   initUsers,
@@ -197,6 +197,84 @@ describe('file transfer between daemons', () => {
     }
     const bad = await cli('alice', ['send-file', 'not-an-id', join(root.path, 'note.txt')])
     assert.equal(bad.code, 2)
+  })
+
+  test('a nested folder arrives whole, in its layout; links and empty folders are not sent', async () => {
+    const source = join(root.path, 'album')
+    const files: Record<string, Buffer> = {
+      'cover.jpg': randomBytes(300_000),
+      'notes.txt': Buffer.from('hello, parley\n'),
+      'empty-file': Buffer.alloc(0),
+      'day 1/a.bin': randomBytes(70_000),
+      'day 1/b.bin': randomBytes(1),
+      'day 1/raw/c.bin': randomBytes(600_000),
+    }
+    for (const [rel, data] of Object.entries(files)) {
+      await mkdir(join(source, rel, '..'), { recursive: true })
+      await writeFile(join(source, rel), data)
+    }
+    await mkdir(join(source, 'nothing here'))
+    await symlink('/etc/passwd', join(source, 'passwd-link'))
+
+    // The CLI follows the whole folder: it returns once every file is delivered.
+    const sending = cli('alice', ['send-file', ids.bob!, source])
+    const bob = daemons.get('bob')!.client
+    let offer: TransferView | undefined
+    while (offer === undefined) {
+      const { transfers } = await bob.request<{ transfers: TransferView[] }>('GET', '/v1/transfers')
+      offer = transfers.find((t) => t.state === 'offered' && t.folder === 'album')
+      if (offer === undefined) await new Promise((r) => setTimeout(r, 50))
+    }
+    const inbox = join(root.path, 'inbox-folder')
+    await mkdir(inbox)
+    const accepted = await cli('bob', [
+      'transfers',
+      'accept',
+      offer.id.slice(0, 8),
+      '--folder',
+      '--to',
+      inbox,
+    ])
+    assert.equal(accepted.code, 0, accepted.stderr)
+
+    const sent = await sending
+    assert.equal(sent.code, 0, sent.stderr)
+    const folder = JSON.parse(sent.stdout) as FolderView
+    assert.equal(folder.state, 'completed')
+    assert.equal(folder.files, 6)
+    assert.equal(folder.files_done, 6)
+    assert.equal(folder.bytes_done, 970_015)
+    assert.deepEqual(
+      folder.skipped.map((s) => s.path),
+      ['passwd-link'],
+    )
+
+    for (const [rel, data] of Object.entries(files)) {
+      assert.deepEqual(await readFile(join(inbox, 'album', rel)), data, rel)
+    }
+    assert.deepEqual((await readdir(inbox)).sort(), ['album'], 'no partial file left behind')
+    assert.deepEqual((await readdir(join(inbox, 'album'))).sort(), [
+      'cover.jpg',
+      'day 1',
+      'empty-file',
+      'notes.txt',
+    ])
+
+    const listed = await cli('alice', ['transfers'])
+    const { folders, transfers } = JSON.parse(listed.stdout) as {
+      folders: FolderView[]
+      transfers: TransferView[]
+    }
+    assert.equal(folders.length, 1)
+    assert.equal(transfers.filter((t) => t.folder_id === folders[0]!.id).length, 6)
+  })
+
+  test('an empty folder is a clear error', async () => {
+    const empty = join(root.path, 'empty-folder')
+    await mkdir(join(empty, 'sub'), { recursive: true })
+    const r = await cli('alice', ['send-file', ids.bob!, empty])
+    assert.equal(r.code, 2, 'a usage error')
+    assert.match(r.stderr, /has no files to send/)
   })
 })
 
