@@ -65,6 +65,9 @@ export const OUTBOX_PER_CONTACT_MAX = 10_000
 export const MAILBOX_FIRST_CHECK_MS = 1_000
 /** Mailboxes are checked again this often while running (mail is for when we were away). */
 export const MAILBOX_POLL_MS = 600_000
+/** A deposit no mailbox took is tried again after this, doubling up to the max, while still owed. */
+export const MAILBOX_DEPOSIT_RETRY_MS = 2_000
+export const MAILBOX_DEPOSIT_RETRY_MS_MAX = 300_000
 
 // ---- groups (PROTOCOL.md §11.7–§11.9) ----
 /** §11.8: envelope kinds that carry group traffic on the 1:1 streams. */

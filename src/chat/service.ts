@@ -17,6 +17,8 @@ import {
   CHAT_PROTOCOL,
   GROUP_MEMBERS_MAX,
   GROUP_NONCE_BYTES,
+  MAILBOX_DEPOSIT_RETRY_MS,
+  MAILBOX_DEPOSIT_RETRY_MS_MAX,
   MAILBOX_FIRST_CHECK_MS,
   MAILBOX_POLL_MS,
   MESSAGE_ID_BYTES,
@@ -93,6 +95,8 @@ export class ChatService {
   private readonly me: Buffer
   private closed = false
   private readonly depositing = new Set<string>()
+  /** Per contact: the retry of a deposit no mailbox took, and its next delay. */
+  private readonly depositRetry = new Map<string, { timer: TimerHandle | null; delay_ms: number }>()
   private mailTimer: TimerHandle | null = null
 
   constructor(opts: ChatServiceOptions) {
@@ -158,6 +162,22 @@ export class ChatService {
     return { fetched: blobs.length, stored }
   }
 
+  /**
+   * No mailbox took the deposit (none reachable, or each failed): try again
+   * later, backing off, so what the peer is owed still reaches a mailbox
+   * while it is away — not only when something else happens to retry.
+   */
+  private retryDeposit(id: string): void {
+    const r = this.depositRetry.get(id) ?? { timer: null, delay_ms: MAILBOX_DEPOSIT_RETRY_MS }
+    if (r.timer !== null) return
+    this.depositRetry.set(id, r)
+    r.timer = this.opts.clock.setTimeout(() => {
+      r.timer = null
+      r.delay_ms = Math.min(r.delay_ms * 2, MAILBOX_DEPOSIT_RETRY_MS_MAX)
+      if (this.owes(id)) void this.depositPending(id).catch(() => {})
+    }, r.delay_ms)
+  }
+
   /** Seals what the peer has not acknowledged and leaves it in supernode mailboxes. */
   private async depositPending(id: string): Promise<void> {
     const mailbox = this.opts.mailbox
@@ -176,7 +196,12 @@ export class ChatService {
         this.opts.debug?.(
           `chat: ${rows.length} envelope(s) for ${id.slice(0, 8)} left in ${copies} mailbox(es)`,
         )
-        if (copies === 0 || this.closed) return
+        if (this.closed) return
+        if (copies === 0) {
+          this.retryDeposit(id)
+          return
+        }
+        this.depositRetry.delete(id)
         this.opts.store.markDeposited(
           id,
           rows.map((r) => r.seq),
@@ -211,6 +236,9 @@ export class ChatService {
   close(): void {
     this.closed = true
     if (this.mailTimer !== null) this.opts.clock.clearTimeout(this.mailTimer)
+    for (const r of this.depositRetry.values())
+      if (r.timer !== null) this.opts.clock.clearTimeout(r.timer)
+    this.depositRetry.clear()
   }
 
   // ---- people ------------------------------------------------------------

@@ -40,20 +40,43 @@ export async function supernodeSessions(
       .find((s) => !s.closed && s.remoteDevicePublicKey.equals(sn.publicKey))
     if (open !== undefined) {
       out.push(open)
+      // Opened here for another caller still at work: hold it too.
+      const users = temporaryUsers.get(open)
+      if (users !== undefined) {
+        temporaryUsers.set(open, users + 1)
+        opened.push(open)
+      }
       continue
     }
     try {
       const stream = await net.connectSupernode(sn)
       const s = sessions.current(await sessions.adopt(stream, null))
       out.push(s)
+      temporaryUsers.set(s, (temporaryUsers.get(s) ?? 0) + 1)
       opened.push(s)
     } catch {
       // unreachable now: the next supernode is asked
     }
   }
-  // Sessions opened only for the mailbox are not kept: idle sessions cost keep-alives.
+  // Sessions opened only for the mailbox or the directory are not kept (idle
+  // sessions cost keep-alives), but only the last caller using one closes it:
+  // a deposit must not lose its session to a directory publish that ended first.
+  let released = false
   const done = () => {
-    for (const s of opened) s.close(GoodbyeCode.Normal, 'mailbox done')
+    if (released) return
+    released = true
+    for (const s of opened) {
+      const users = (temporaryUsers.get(s) ?? 1) - 1
+      if (users > 0) {
+        temporaryUsers.set(s, users)
+        continue
+      }
+      temporaryUsers.delete(s)
+      s.close(GoodbyeCode.Normal, 'mailbox done')
+    }
   }
   return { sessions: out, done }
 }
+
+/** Sessions supernodeSessions opened, and how many callers are using each. */
+const temporaryUsers = new WeakMap<Session, number>()

@@ -15,6 +15,8 @@ export interface ExchangeChannel<F> {
   /** The frame handler of the one exchange running on this channel. */
   listener: ((f: F) => void) | null
   busy: Promise<unknown>
+  /** Ends the running exchange at once: the channel (its session) closed under it. */
+  abort: ((err: Error) => void) | null
 }
 
 export interface ExchangeOptions<F> {
@@ -26,6 +28,9 @@ export interface ExchangeOptions<F> {
   /** For people: what did not answer ("the mailbox"). */
   what: string
 }
+
+/** Channels that closed: an exchange queued behind the running one fails at once on them. */
+const closed = new WeakSet<object>()
 
 export class Exchanges<F> {
   private readonly opts: ExchangeOptions<F>
@@ -46,13 +51,26 @@ export class Exchanges<F> {
       .then(
         () =>
           new Promise<T>((resolve, reject) => {
-            const timer = this.opts.clock.setTimeout(() => {
-              ch.listener = null
-              reject(new ParleyError('TIMEOUT', `${this.opts.what} did not answer`))
-            }, this.opts.timeout_ms)
-            start(ch, (v) => {
+            const end = () => {
               this.opts.clock.clearTimeout(timer)
               ch.listener = null
+              ch.abort = null
+            }
+            const timer = this.opts.clock.setTimeout(() => {
+              end()
+              reject(new ParleyError('TIMEOUT', `${this.opts.what} did not answer`))
+            }, this.opts.timeout_ms)
+            if (closed.has(ch)) {
+              end()
+              reject(new ParleyError('SESSION_CLOSED', `the session to ${this.opts.what} closed`))
+              return
+            }
+            ch.abort = (err) => {
+              end()
+              reject(err)
+            }
+            start(ch, (v) => {
+              end()
               resolve(v)
             })
           }),
@@ -66,13 +84,21 @@ export class Exchanges<F> {
     if (known !== undefined) return known
     const opened = new Promise<ExchangeChannel<F>>((resolve, reject) => {
       const mux = session.mux as Protomux
-      const ch: ExchangeChannel<F> = { send: () => {}, listener: null, busy: Promise.resolve() }
+      const ch: ExchangeChannel<F> = {
+        send: () => {},
+        listener: null,
+        busy: Promise.resolve(),
+        abort: null,
+      }
       const channel = mux.createChannel({
         protocol: this.opts.protocol,
         onopen: () => resolve(ch),
         onclose: () => {
           this.channels.delete(session)
+          closed.add(ch)
           reject(new ParleyError('SESSION_CLOSED', `the supernode has no ${this.opts.what} for us`))
+          // Without this an exchange running now would wait out its whole deadline.
+          ch.abort?.(new ParleyError('SESSION_CLOSED', `the session to ${this.opts.what} closed`))
         },
       })
       if (channel === null) {
