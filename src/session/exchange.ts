@@ -17,6 +17,8 @@ export interface ExchangeChannel<F> {
   busy: Promise<unknown>
   /** Ends the running exchange at once: the channel (its session) closed under it. */
   abort: ((err: Error) => void) | null
+  /** The channel closed: an exchange queued behind the running one fails at once. */
+  closed: boolean
 }
 
 export interface ExchangeOptions<F> {
@@ -28,9 +30,6 @@ export interface ExchangeOptions<F> {
   /** For people: what did not answer ("the mailbox"). */
   what: string
 }
-
-/** Channels that closed: an exchange queued behind the running one fails at once on them. */
-const closed = new WeakSet<object>()
 
 export class Exchanges<F> {
   private readonly opts: ExchangeOptions<F>
@@ -60,7 +59,7 @@ export class Exchanges<F> {
               end()
               reject(new ParleyError('TIMEOUT', `${this.opts.what} did not answer`))
             }, this.opts.timeout_ms)
-            if (closed.has(ch)) {
+            if (ch.closed) {
               end()
               reject(new ParleyError('SESSION_CLOSED', `the session to ${this.opts.what} closed`))
               return
@@ -89,13 +88,14 @@ export class Exchanges<F> {
         listener: null,
         busy: Promise.resolve(),
         abort: null,
+        closed: false,
       }
       const channel = mux.createChannel({
         protocol: this.opts.protocol,
         onopen: () => resolve(ch),
         onclose: () => {
           this.channels.delete(session)
-          closed.add(ch)
+          ch.closed = true
           reject(new ParleyError('SESSION_CLOSED', `the supernode has no ${this.opts.what} for us`))
           // Without this an exchange running now would wait out its whole deadline.
           ch.abort?.(new ParleyError('SESSION_CLOSED', `the session to ${this.opts.what} closed`))

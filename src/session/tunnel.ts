@@ -137,19 +137,6 @@ function checkRoom(session: Session): void {
   }
 }
 
-/** Opens a tunnel towards `target` on a session with a gateway (or, on a gateway, with its client). */
-export async function openTunnel(
-  session: Session,
-  target: Buffer,
-  random: Random,
-  onRemoteData?: (data: Buffer) => void,
-  nonce?: Buffer,
-): Promise<TunnelStream> {
-  const { tunnel, accepted } = startTunnel(session, target, random, onRemoteData, nonce)
-  await accepted
-  return tunnel
-}
-
 /**
  * Opens a tunnel without waiting for the far end (§5.11): the stream can be
  * written at once, since protomux keeps messages for a channel its side has

@@ -161,7 +161,7 @@ export class TransferEngine extends EventEmitter {
           record.direction === 'in' &&
           (record.state === 'receiving' || record.state === 'moving')
         ) {
-          const placed = record.state === 'moving' ? await findPlaced(record) : null
+          const placed = record.state === 'moving' ? await findPlaced(record, this.chunks) : null
           if (placed !== null) {
             // The crash came after the move and before the record said so.
             record.final_path = placed
@@ -591,7 +591,6 @@ export class TransferEngine extends EventEmitter {
         r.source_path!,
         r.size,
         r.chunk_bytes,
-        undefined,
         this.chunks,
       )
       if (this.closed || TERMINAL_STATES.has(r.state)) return

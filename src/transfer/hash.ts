@@ -12,7 +12,7 @@ import { open } from 'node:fs/promises'
 import { throwIfAborted } from '../util/errors.js'
 import type { ChunkIo } from './chunk-pool.js'
 import { FILE_HASH_CONTEXT, HASH_BYTES } from './constants.js'
-import { chunkCount, chunkLength } from './wire.js'
+import { chunkCount } from './wire.js'
 
 export function chunkHash(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest()
@@ -29,35 +29,25 @@ export function fileHash(size: number, chunk_bytes: number, chunkHashes: Uint8Ar
 
 /**
  * Reads `path` once and returns every chunk hash (concatenated) and the file
- * hash. Memory: one chunk buffer plus 32 bytes per chunk. With `chunks` the
- * reading and hashing happen in its worker threads.
+ * hash, reading and hashing through `chunks` (on the event loop, or in its
+ * worker threads) in batches. Memory: a batch's chunk buffer plus 32 bytes per chunk.
  */
 export async function hashFile(
   path: string,
   size: number,
   chunk_bytes: number,
+  chunks: ChunkIo,
   signal?: AbortSignal,
-  chunks?: ChunkIo,
 ): Promise<{ chunk_hashes: Buffer; file_hash: Buffer }> {
   const count = chunkCount(size, chunk_bytes)
   const chunk_hashes = Buffer.alloc(count * HASH_BYTES)
   const handle = await open(path, 'r')
   try {
-    if (chunks !== undefined) {
-      for (let i = 0; i < count; i += HASH_FILE_BATCH_CHUNKS) {
-        throwIfAborted(signal)
-        const n = Math.min(HASH_FILE_BATCH_CHUNKS, count - i)
-        const hashes = await chunks.hashChunks(handle.fd, size, chunk_bytes, i, n)
-        hashes.copy(chunk_hashes, i * HASH_BYTES)
-      }
-    } else {
-      const buf = Buffer.allocUnsafe(chunk_bytes)
-      for (let i = 0; i < count; i++) {
-        throwIfAborted(signal)
-        const length = chunkLength(size, chunk_bytes, i)
-        await readFully(handle, buf, length, i * chunk_bytes)
-        chunkHash(buf.subarray(0, length)).copy(chunk_hashes, i * HASH_BYTES)
-      }
+    for (let i = 0; i < count; i += HASH_FILE_BATCH_CHUNKS) {
+      throwIfAborted(signal)
+      const n = Math.min(HASH_FILE_BATCH_CHUNKS, count - i)
+      const hashes = await chunks.hashChunks(handle.fd, size, chunk_bytes, i, n)
+      hashes.copy(chunk_hashes, i * HASH_BYTES)
     }
   } finally {
     await handle.close()

@@ -6,6 +6,7 @@ import { constants as fsConstants } from 'node:fs'
 import { access, stat, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type ErrorCode, ParleyError } from '../util/errors.js'
+import type { ChunkIo } from './chunk-pool.js'
 import {
   CHUNK_BYTES_DEFAULT,
   CHUNK_BYTES_MAX,
@@ -50,7 +51,7 @@ export function refusalError(kind: 'decline' | 'cancel', code: number, message: 
  * After a crash in the move (§8.6): the partial file is gone; the file is
  * under the first free `name (n)` it could take, recognised by its hash.
  */
-export async function findPlaced(r: TransferRecord): Promise<string | null> {
+export async function findPlaced(r: TransferRecord, chunks: ChunkIo): Promise<string | null> {
   if (r.part_path === undefined || r.dir === undefined) return null
   if ((await stat(r.part_path).catch(() => null)) !== null) return null
   for (let n = 0; n < 1000; n++) {
@@ -58,7 +59,7 @@ export async function findPlaced(r: TransferRecord): Promise<string | null> {
     const info = await stat(path).catch(() => null)
     if (info === null) return null
     if (info.size !== r.size) continue
-    const { file_hash } = await hashFile(path, r.size, r.chunk_bytes)
+    const { file_hash } = await hashFile(path, r.size, r.chunk_bytes, chunks)
     if (file_hash.toString('hex') === r.file_hash) return path
   }
   return null
