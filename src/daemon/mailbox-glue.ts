@@ -35,27 +35,20 @@ export async function supernodeSessions(
   })
   for (const sn of candidates) {
     if (out.length >= max) break
-    const open = sessions
-      .list()
-      .find((s) => !s.closed && s.remoteDevicePublicKey.equals(sn.publicKey))
-    if (open !== undefined) {
-      out.push(open)
-      // Opened here for another caller still at work: hold it too.
-      const users = temporaryUsers.get(open)
-      if (users !== undefined) {
-        temporaryUsers.set(open, users + 1)
-        opened.push(open)
+    let s = sessions.list().find((x) => !x.closed && x.remoteDevicePublicKey.equals(sn.publicKey))
+    if (s === undefined) {
+      try {
+        s = await dialOnce(net, sessions, sn)
+      } catch {
+        continue // unreachable now: the next supernode is asked
       }
-      continue
     }
-    try {
-      const stream = await net.connectSupernode(sn)
-      const s = sessions.current(await sessions.adopt(stream, null))
-      out.push(s)
-      temporaryUsers.set(s, (temporaryUsers.get(s) ?? 0) + 1)
+    out.push(s)
+    // Opened here, perhaps for another caller still at work: hold it too.
+    const users = temporaryUsers.get(s)
+    if (users !== undefined) {
+      temporaryUsers.set(s, users + 1)
       opened.push(s)
-    } catch {
-      // unreachable now: the next supernode is asked
     }
   }
   // Sessions opened only for the mailbox or the directory are not kept (idle
@@ -80,3 +73,37 @@ export async function supernodeSessions(
 
 /** Sessions supernodeSessions opened, and how many callers are using each. */
 const temporaryUsers = new WeakMap<Session, number>()
+/** Per session manager, the supernode dials under way, by supernode key. */
+const dialing = new WeakMap<SessionManager, Map<string, Promise<Session>>>()
+
+/**
+ * Callers that need the same supernode at once (a directory publish, a
+ * mailbox deposit and a fetch at login) share one dial. Two dials would make
+ * two sessions, and the supernode keeps only the newer (PROTOCOL.md §5.8):
+ * the exchanges on the other would fail with it.
+ */
+function dialOnce(
+  net: NetworkNode,
+  sessions: SessionManager,
+  sn: MailboxAddress,
+): Promise<Session> {
+  let byKey = dialing.get(sessions)
+  if (byKey === undefined) {
+    byKey = new Map()
+    dialing.set(sessions, byKey)
+  }
+  const key = sn.publicKey.toString('hex')
+  const pending = byKey.get(key)
+  if (pending !== undefined) return pending
+  const dial = (async () => {
+    const adopted = await sessions.adopt(await net.connectSupernode(sn), null)
+    const s = sessions.current(adopted)
+    // Only the session dialled here is ours to close; one it lost to is not.
+    if (s === adopted) temporaryUsers.set(s, 0)
+    return s
+  })()
+  byKey.set(key, dial)
+  const forget = () => byKey.delete(key)
+  dial.then(forget, forget)
+  return dial
+}

@@ -79,7 +79,7 @@ test('messages to an offline contact go through two mailboxes and arrive at logi
   const deposits = events.alice!.filter((e) => e.type === 'chat.mailboxed')
   assert.ok(
     deposits.every((e) => e.mailboxes === 2),
-    JSON.stringify(deposits),
+    `${JSON.stringify(deposits)}\n${d.alice!.stderr()}`,
   )
   const s1 = await d.s1!.client.request<{ mailbox: { blobs: number } }>('GET', '/v1/status')
   const s2 = await d.s2!.client.request<{ mailbox: { blobs: number } }>('GET', '/v1/status')
@@ -111,5 +111,5 @@ test('messages to an offline contact go through two mailboxes and arrive at logi
     if (a.mailbox.blobs + b.mailbox.blobs === 0) return
     await sleep(50)
   }
-  assert.fail('the mailboxes still hold blobs after the fetch')
+  assert.fail(`the mailboxes still hold blobs after the fetch: ${d.bob!.stderr()}`)
 })
