@@ -90,6 +90,7 @@ export async function benchTransfer(): Promise<void> {
         `ratio parley/raw per round: median ${percentile(paired, 50).toFixed(2)}x, rounds ${paired.map((r) => r.toFixed(2)).join(', ')}`,
       )
     }
+    if (process.env.BENCH_TRANSFER_LOOPBACK_ONLY) return
     await benchRelayed(bootstrap, dir.path)
     await benchRateLimitedLink()
   } finally {
