@@ -112,6 +112,14 @@ export const TRANSFERS_KEPT_MAX = 200
 export const FOLDER_FILES_MAX = 10_000
 /** Files of one folder offered at once; the next is offered as one ends. */
 export const FOLDER_WINDOW = 4
+/**
+ * A file of a folder the receiver declined as Busy (too many offers waiting
+ * there) is offered again after this, doubling up to the max while no file
+ * of the folder is delivered, for as long as the folder is being sent; it is
+ * not counted as failed.
+ */
+export const FOLDER_BUSY_RETRY_MS = 5_000
+export const FOLDER_BUSY_RETRY_MS_MAX = 5 * 60 * 1000
 /** A folder accepted as a whole keeps accepting its next files for this long after the last one. */
 export const FOLDER_ACCEPT_MS = 60 * 60 * 1000
 /** Finished folder sends remembered for `parley transfers`. */

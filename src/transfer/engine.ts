@@ -760,6 +760,7 @@ export class TransferEngine extends EventEmitter {
   async close(): Promise<void> {
     this.closed = true
     this.channels.closed = true
+    this.folders.close()
     for (const e of this.entries.values()) {
       e.progress.stop()
       await e.incoming?.suspend()

@@ -9,11 +9,13 @@
 import { constants as fsConstants } from 'node:fs'
 import { access, lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import type { Clock } from '../util/clock.js'
+import type { Clock, TimerHandle } from '../util/clock.js'
 import { isParleyError, ParleyError } from '../util/errors.js'
 import type { Random } from '../util/random.js'
 import {
   FILE_BYTES_MAX,
+  FOLDER_BUSY_RETRY_MS,
+  FOLDER_BUSY_RETRY_MS_MAX,
   FOLDER_FILES_MAX,
   FOLDER_SKIPPED_SHOWN_MAX,
   FOLDER_WINDOW,
@@ -157,6 +159,8 @@ export interface FolderRecord {
   next: number
   /** Handed to the engine and not yet ended: index and transfer id. */
   pending: { index: number; id: string }[]
+  /** Files the receiver declined as Busy, to be offered again (absent in older records). */
+  busy?: number[]
   files_done: number
   files_failed: number
   bytes_done: number
@@ -206,6 +210,11 @@ interface Folder {
   record: FolderRecord
   files: string[]
   pumping: boolean
+  /** Busy files whose wait is over, offered before the next new file. */
+  ready: number[]
+  /** The wait before the busy files are offered again, and its timer. */
+  busyDelay_ms: number
+  busyTimer: TimerHandle | null
   /** Saves of one folder run one after the other, so an older state never lands last. */
   saving: Promise<void>
 }
@@ -232,7 +241,10 @@ export class FolderSender {
         const files = (await readFile(join(this.dir, `folder-${m[1]}.list`), 'utf8'))
           .split('\n')
           .filter((x) => x !== '')
-        this.folders.set(record.id, { record, files, pumping: false, saving: Promise.resolve() })
+        // Busy files waited through the restart: they are offered again at once.
+        const ready = record.busy ?? []
+        record.busy = []
+        this.folders.set(record.id, { ...this.fresh(record, files), ready })
       } catch (err) {
         warnings.push(`skipping folder record ${n}: ${(err as Error).message}`)
       }
@@ -265,6 +277,7 @@ export class FolderSender {
       bytes: plan.bytes,
       next: 0,
       pending: [],
+      busy: [],
       files_done: 0,
       files_failed: 0,
       bytes_done: 0,
@@ -276,12 +289,32 @@ export class FolderSender {
       finished_at_ms: null,
     }
     await writeAtomically(this.dir, `folder-${record.id}.list`, `${plan.files.join('\n')}\n`)
-    const f: Folder = { record, files: plan.files, pumping: false, saving: Promise.resolve() }
+    const f = this.fresh(record, plan.files)
     this.folders.set(record.id, f)
     await this.save(f)
     await this.prune()
     await this.pump(f)
     return this.view(f)
+  }
+
+  private fresh(record: FolderRecord, files: string[]): Folder {
+    return {
+      record,
+      files,
+      pumping: false,
+      ready: [],
+      busyDelay_ms: FOLDER_BUSY_RETRY_MS,
+      busyTimer: null,
+      saving: Promise.resolve(),
+    }
+  }
+
+  /** Daemon shutdown: no more retries; busy files stay in the records for the next start. */
+  close(): void {
+    for (const f of this.folders.values()) {
+      if (f.busyTimer !== null) this.clock.clearTimeout(f.busyTimer)
+      f.busyTimer = null
+    }
   }
 
   /** A transfer changed: a file of a folder that ended frees its slot for the next. */
@@ -296,13 +329,19 @@ export class FolderSender {
     for (const g of this.folders.values()) if (g.record.state === 'sending') void this.pump(g)
   }
 
-  private ended(f: Folder, t: TransferView): void {
+  private ended(f: Folder, t: TransferView, index?: number): void {
     const r = f.record
+    const at = index ?? r.pending.find((p) => p.id === t.id)?.index
     r.pending = r.pending.filter((p) => p.id !== t.id)
     if (r.state !== 'sending') return
     if (t.state === 'completed') {
       r.files_done++
       r.bytes_done += t.size
+      f.busyDelay_ms = FOLDER_BUSY_RETRY_MS
+      return
+    }
+    if (t.error?.code === 'BUSY' && at !== undefined) {
+      this.waitBusy(f, at)
       return
     }
     r.files_failed++
@@ -311,11 +350,27 @@ export class FolderSender {
     if (FOLDER_ENDING_ERRORS.has(error.code)) this.stop(f, 'failed', r.error)
   }
 
+  /** The receiver had no room for the offer: offer that file again later, backing off. */
+  private waitBusy(f: Folder, index: number): void {
+    const r = f.record
+    r.busy = [...(r.busy ?? []), index]
+    if (f.busyTimer !== null) return
+    f.busyTimer = this.clock.setTimeout(() => {
+      f.busyTimer = null
+      f.ready.push(...(r.busy ?? []))
+      r.busy = []
+      void this.pump(f)
+    }, f.busyDelay_ms)
+    f.busyDelay_ms = Math.min(f.busyDelay_ms * 2, FOLDER_BUSY_RETRY_MS_MAX)
+  }
+
   private stop(f: Folder, state: FolderState, error: FolderRecord['error']): void {
     const r = f.record
     r.state = state
     r.error = error
     r.finished_at_ms = this.clock.wallNow()
+    if (f.busyTimer !== null) this.clock.clearTimeout(f.busyTimer)
+    f.busyTimer = null
     for (const p of r.pending) void this.host.cancel(p.id).catch(() => {})
   }
 
@@ -327,8 +382,10 @@ export class FolderSender {
     try {
       while (r.state === 'sending') {
         if (r.pending.length >= FOLDER_WINDOW) break
-        if (r.next >= f.files.length) {
-          if (r.pending.length === 0) {
+        const again = f.ready.length > 0
+        if (!again && r.next >= f.files.length) {
+          const waiting = (r.busy?.length ?? 0) > 0
+          if (r.pending.length === 0 && !waiting) {
             const failed = r.files_failed
             const error =
               failed === 0
@@ -344,7 +401,7 @@ export class FolderSender {
           }
           break
         }
-        const index = r.next
+        const index = again ? f.ready[0]! : r.next
         const rel = f.files[index]!
         try {
           const t = await this.host.sendFile(
@@ -353,12 +410,12 @@ export class FolderSender {
             `${r.name}/${rel}`,
             r.id,
           )
-          r.next = index + 1
-          if (TERMINAL.has(t.state)) this.ended(f, t)
+          this.taken(f, index, again)
+          if (TERMINAL.has(t.state)) this.ended(f, t, index)
           else r.pending.push({ index, id: t.id })
         } catch (err) {
           if (isParleyError(err, 'BUSY')) break // the next transfer that ends pumps again
-          r.next = index + 1
+          this.taken(f, index, again)
           r.files_failed++
           r.error ??= { code: 'TRANSFER_FAILED', message: `${rel}: ${(err as Error).message}` }
           if (isParleyError(err, 'FILETRANSFER_DISABLED')) this.stop(f, 'failed', r.error)
@@ -368,6 +425,12 @@ export class FolderSender {
     } finally {
       f.pumping = false
     }
+  }
+
+  /** File `index` was handed to the engine (or failed to be): it is no longer next. */
+  private taken(f: Folder, index: number, again: boolean): void {
+    if (again) f.ready.shift()
+    else f.record.next = index + 1
   }
 
   /** Cancels a folder send: its running files are cancelled, the rest never offered. */

@@ -10,11 +10,12 @@ import { join as pathJoin } from 'node:path'
 import { after, describe, test } from 'node:test'
 import Protomux from 'protomux'
 import { TransferChannels } from '../../../src/transfer/channels.js'
-import { makeFolders, walkFolder } from '../../../src/transfer/folders.js'
+import { FolderSender, makeFolders, walkFolder } from '../../../src/transfer/folders.js'
 import {
   CONTROL_FRAME_BYTES_MAX,
   decodeTransfer,
   encodeTransfer,
+  FOLDER_BUSY_RETRY_MS,
   PATH_BYTES_MAX,
   PATH_COMPONENTS_MAX,
   pathProblem,
@@ -22,7 +23,10 @@ import {
   type TransferMessage,
 } from '../../../src/transfer/index.js'
 import { numberedName } from '../../../src/transfer/names.js'
+import type { TransferView } from '../../../src/transfer/progress.js'
+import { seededRandom } from '../../../src/util/random.js'
 import { tempDir } from '../../helpers/cli.js'
+import { SimClock } from '../../sim/sim.js'
 import {
   join as joinNodes,
   makeNode,
@@ -282,5 +286,98 @@ describe('a folder between two engines', () => {
       assert.equal(f.type === 'decline' && f.code, RefusalCode.BadName)
     }
     assert.deepEqual(bob.engine.list(), [], 'no offer was kept')
+  })
+})
+
+// A receiver with too many offers waiting declines with Busy (§8.4). For a
+// file of a folder that is a reason to wait, not a failure: the folder offers
+// it again later, and ends completed once it is in.
+describe('a folder file declined as Busy', () => {
+  /** The engine's side of a folder send, played by hand: offers are recorded, never sent. */
+  function fakeHost() {
+    const offers: TransferView[] = []
+    return {
+      offers,
+      host: {
+        async sendFile(peer: string, path: string, name: string, folder_id: string) {
+          const t = {
+            id: `${offers.length}`.padStart(32, '0'),
+            direction: 'out',
+            peer,
+            name,
+            size: 1,
+            bytes_done: 0,
+            state: 'offered',
+            path,
+            folder_id,
+            error: null,
+          } as unknown as TransferView
+          offers.push(t)
+          return t
+        },
+        cancel: async () => {},
+        list: () => offers,
+      },
+    }
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 50))
+
+  test('is offered again after the wait, not counted failed, and survives a restart', async () => {
+    const root = await temp('folders-busy')
+    const source = pathJoin(root, 'docs')
+    await mkdir(source)
+    for (const n of ['a', 'b', 'c']) await writeFile(pathJoin(source, n), n)
+    const clock = new SimClock()
+    const { offers, host } = fakeHost()
+    const sender = new FolderSender(pathJoin(root, 'rec'), host, clock, seededRandom(1))
+    await mkdir(pathJoin(root, 'rec'))
+    const sent = await sender.send('peer', source)
+    assert.deepEqual(
+      offers.map((t) => t.name),
+      ['docs/a', 'docs/b', 'docs/c'],
+    )
+    const end = (t: TransferView, state: string, error: TransferView['error'] = null) => {
+      t.state = state
+      t.error = error
+      sender.onTransfer(t)
+    }
+    end(offers[0]!, 'completed')
+    end(offers[2]!, 'completed')
+    end(offers[1]!, 'declined', { code: 'BUSY', message: 'too many offers are waiting' })
+    await settle()
+    let f = sender.list().find((x) => x.id === sent.id)!
+    assert.equal(f.state, 'sending', 'the folder waits for its busy file')
+    assert.equal(f.files_failed, 0)
+    assert.equal(offers.length, 3, 'nothing offered before the wait is over')
+    assert.equal(clock.nextDue_ms(), clock.now() + FOLDER_BUSY_RETRY_MS)
+    assert.ok(clock.fireNext())
+    await settle()
+    assert.deepEqual(
+      offers.map((t) => t.name),
+      ['docs/a', 'docs/b', 'docs/c', 'docs/b'],
+    )
+    // Busy once more, with no file delivered since: the wait doubles.
+    end(offers[3]!, 'declined', { code: 'BUSY', message: 'still busy' })
+    await settle()
+    assert.equal(clock.nextDue_ms(), clock.now() + 2 * FOLDER_BUSY_RETRY_MS)
+
+    // The daemon restarts during the wait: the busy file is in the folder's record.
+    sender.close()
+    const { offers: again, host: host2 } = fakeHost()
+    const restarted = new FolderSender(pathJoin(root, 'rec'), host2, clock, seededRandom(2))
+    await restarted.start()
+    await settle()
+    assert.deepEqual(
+      again.map((t) => t.name),
+      ['docs/b'],
+      'offered again at start',
+    )
+    again[0]!.state = 'completed'
+    restarted.onTransfer(again[0]!)
+    await settle()
+    f = restarted.list().find((x) => x.id === sent.id)!
+    assert.equal(f.state, 'completed', JSON.stringify(f.error))
+    assert.deepEqual([f.files_done, f.files_failed], [3, 0])
+    restarted.close()
   })
 })
