@@ -133,6 +133,7 @@ export class TransferEngine extends EventEmitter {
       },
       opts.clock,
       opts.random,
+      (folder) => this.emit('event', { type: 'folder.updated', folder }),
     )
     this.on('event', (e: { transfer?: TransferView }) => {
       if (e.transfer !== undefined && !this.closed) this.folders.onTransfer(e.transfer)

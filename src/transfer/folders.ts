@@ -227,6 +227,8 @@ export class FolderSender {
     private readonly host: FolderHost,
     private readonly clock: Clock,
     private readonly random: Random,
+    /** Told of every change to a folder send (it is saved at each), for `folder.updated` events. */
+    private readonly changed: (folder: FolderView) => void = () => {},
   ) {}
 
   /** Loads unfinished and recent folders; what was pending and lost before its record was saved is sent again. */
@@ -488,6 +490,7 @@ export class FolderSender {
   }
 
   private save(f: Folder): Promise<void> {
+    this.changed(this.view(f))
     const write = () =>
       writeAtomically(this.dir, `folder-${f.record.id}.json`, JSON.stringify(f.record))
     f.saving = f.saving.then(write, write)

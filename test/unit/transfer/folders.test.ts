@@ -186,6 +186,13 @@ describe('a folder between two engines', () => {
     const existing = pathJoin(inbox, 'album')
     await mkdir(existing)
     await writeFile(pathJoin(existing, '1.bin'), 'already here')
+    const folderEvents: { state: string; files_done: number }[] = []
+    alice.engine.on(
+      'event',
+      (e: { type: string; folder?: { state: string; files_done: number } }) => {
+        if (e.type === 'folder.updated') folderEvents.push(e.folder!)
+      },
+    )
     const sent = await alice.engine.sendPath(bob.id, source)
     assert.ok('kind' in sent && sent.files === 6)
     const offer = await waitFor(bob.engine, (t) => t.state === 'offered')
@@ -205,6 +212,11 @@ describe('a folder between two engines', () => {
       assert.deepEqual(await readFile(pathJoin(inbox, 'album', at)), data.get(n), n)
     }
     assert.equal(await readFile(pathJoin(existing, '1.bin'), 'utf8'), 'already here')
+    // folder.updated events: sending at first, one per file delivered, completed last.
+    assert.equal(folderEvents[0]!.state, 'sending')
+    assert.deepEqual([...new Set(folderEvents.map((e) => e.files_done))], [0, 1, 2, 3, 4, 5, 6])
+    const last = folderEvents.at(-1)!
+    assert.deepEqual([last.state, last.files_done], ['completed', 6])
     const received = bob.engine.list()
     assert.equal(received.length, 6)
     assert.ok(received.every((t) => t.folder === 'album' && t.state === 'completed'))
