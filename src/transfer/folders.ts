@@ -159,7 +159,10 @@ export interface FolderRecord {
   next: number
   /** Handed to the engine and not yet ended: index and transfer id. */
   pending: { index: number; id: string }[]
-  /** Files the receiver declined as Busy, to be offered again (absent in older records). */
+  /**
+   * Files the receiver declined as Busy, until they are offered again
+   * (absent in older records). Kept here until then, so a crash loses none.
+   */
   busy?: number[]
   files_done: number
   files_failed: number
@@ -210,7 +213,7 @@ interface Folder {
   record: FolderRecord
   files: string[]
   pumping: boolean
-  /** Busy files whose wait is over, offered before the next new file. */
+  /** Busy files whose wait is over (still in `record.busy`), offered before the next new file. */
   ready: number[]
   /** The wait before the busy files are offered again, and its timer. */
   busyDelay_ms: number
@@ -244,8 +247,7 @@ export class FolderSender {
           .split('\n')
           .filter((x) => x !== '')
         // Busy files waited through the restart: they are offered again at once.
-        const ready = record.busy ?? []
-        record.busy = []
+        const ready = [...(record.busy ?? [])]
         this.folders.set(record.id, { ...this.fresh(record, files), ready })
       } catch (err) {
         warnings.push(`skipping folder record ${n}: ${(err as Error).message}`)
@@ -359,8 +361,7 @@ export class FolderSender {
     if (f.busyTimer !== null) return
     f.busyTimer = this.clock.setTimeout(() => {
       f.busyTimer = null
-      f.ready.push(...(r.busy ?? []))
-      r.busy = []
+      f.ready = [...(r.busy ?? [])]
       void this.pump(f)
     }, f.busyDelay_ms)
     f.busyDelay_ms = Math.min(f.busyDelay_ms * 2, FOLDER_BUSY_RETRY_MS_MAX)
@@ -431,8 +432,12 @@ export class FolderSender {
 
   /** File `index` was handed to the engine (or failed to be): it is no longer next. */
   private taken(f: Folder, index: number, again: boolean): void {
-    if (again) f.ready.shift()
-    else f.record.next = index + 1
+    if (!again) {
+      f.record.next = index + 1
+      return
+    }
+    f.ready.shift()
+    f.record.busy = (f.record.busy ?? []).filter((i) => i !== index)
   }
 
   /** Cancels a folder send: its running files are cancelled, the rest never offered. */
