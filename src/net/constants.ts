@@ -20,13 +20,6 @@ export const SUPERNODE_PING_TIMEOUT_MS = 2_000
 export const RELAY_REFUSED_COOLDOWN_MS = 60_000
 /** Most relays one dial tries before it gives up on relaying. */
 export const RELAY_ATTEMPTS_MAX = 3
-/**
- * A dial through a relay that has not opened by then is given up for the
- * next relay, if there is one (the last one keeps the rest of the connect
- * budget). A relayed connect opens in 30–250 ms; one that hangs (a relay
- * that never pairs the two sides) would otherwise spend the whole 9 s.
- */
-export const RELAY_ATTEMPT_MS = 3_500
 /** How often a new relayed stream checks for a lost first flight (see nudgeRelayedStream). */
 export const RELAY_NUDGE_POLL_MS = 5
 /** Nudging stops after this long; UDX's own 1 s retransmission timeout takes over. */

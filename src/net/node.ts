@@ -11,7 +11,6 @@ import {
   HOST_CACHE_SAVE_INTERVAL_MS,
   LOOKUP_TIMEOUT_MS,
   RANDOM_PUNCH_INTERVAL_MS,
-  RELAY_ATTEMPT_MS,
   RELAY_ATTEMPTS_MAX,
   RELAYS_CHECK_MS,
   SUPERNODE_REFRESH_MS,
@@ -358,12 +357,7 @@ export class NetworkNode extends EventEmitter {
     // The nodes storing the device's announcement may include a relay that just died.
     const target = { ...device, relayAddresses: this.supernodes.aliveFirst(device.relayAddresses) }
     let lastError: unknown = null
-    for (const [i, relay] of plan.entries()) {
-      const attempt = new AbortController()
-      const stop = () => attempt.abort()
-      signal?.addEventListener('abort', stop, { once: true })
-      const cut =
-        relay !== null && i < plan.length - 1 ? setTimeout(stop, RELAY_ATTEMPT_MS) : undefined
+    for (const relay of plan) {
       try {
         const socket = await dialOnce({
           dht: this.dht,
@@ -371,7 +365,7 @@ export class NetworkNode extends EventEmitter {
           target,
           relay,
           forceRelay: this.forceRelay,
-          signal: attempt.signal,
+          signal,
           onDebug: (msg) => this.emit('debug', msg),
         })
         this.trackPath(socket)
@@ -379,23 +373,12 @@ export class NetworkNode extends EventEmitter {
       } catch (err) {
         lastError = err
         throwIfAborted(signal)
-        if (attempt.signal.aborted && relay !== null) {
-          this.emit(
-            'debug',
-            `relay ${relay.toString('hex').slice(0, 16)} did not pair us in ${RELAY_ATTEMPT_MS} ms; trying the next`,
-          )
-          this.supernodes.skip(relay)
-          continue
-        }
         const code = ((err as Error).cause as { code?: string } | undefined)?.code ?? ''
         // Only a failure of the path is worth another path: an offline peer stays offline.
         // A relay that refuses shows as RELAY_ABORTED, or as HOLEPUNCH_ABORTED when
         // hyperdht was still punching when the relay closed.
         if (!/^(HOLEPUNCH|RELAY|CHANNEL)_/.test(code)) break
         if (relay !== null) this.supernodes.skip(relay)
-      } finally {
-        clearTimeout(cut)
-        signal?.removeEventListener('abort', stop)
       }
     }
     throw (
