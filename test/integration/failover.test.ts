@@ -128,8 +128,19 @@ describe('failover: a dead relay or gateway', () => {
   })
 
   test('a relayed session moves to the other relay when its relay is killed', async (t) => {
-    const r = await runCli(['ping', ids.bob!, '--home', home('alice'), '--json'])
-    assert.equal(r.code, 0, r.stderr)
+    // Set-up, not the failover under test: the gateway test just killed s1,
+    // which alice has not noticed. Her first dial may still try s1 (as a
+    // relay, or as a DHT node forwarding bob's handshake) and run out of its
+    // 9 s, as the issue 3 notes describe; so it gets up to 3 attempts, as the
+    // NAT-lab matrix does, and says when it needed more than one.
+    let r = await runCli(['ping', ids.bob!, '--home', home('alice'), '--json'])
+    for (let attempt = 2; r.code !== 0 && attempt <= 3; attempt++) {
+      t.diagnostic(`set-up ping attempt ${attempt - 1} failed: ${r.stderr.trim()}`)
+      r = await runCli(['ping', ids.bob!, '--home', home('alice'), '--json'])
+    }
+    const logs = () =>
+      ['alice', 'bob'].map((n) => `--- ${n}:\n${daemons.get(n)!.stderr()}`).join('\n')
+    assert.equal(r.code, 0, `${r.stderr}\n${logs()}`)
     assert.equal((JSON.parse(r.stdout) as { path: string }).path, 'relayed')
     const carrier = (await status('s2')).relay!.sessions_active > 0 ? 's2' : 's3'
     const took_ms = await outage('alice', 'bob', carrier)
