@@ -295,7 +295,7 @@ describe('file transfer over a relayed path', () => {
     daemons.push(
       await spawnDaemon({ home: join(root.path, 's1'), args: [...common, '--supernode'] }),
     )
-    const env = { PARLEY_TEST_FORCE_RELAY: '1' }
+    const env = { PARLEY_TEST_FORCE_RELAY: '1', PARLEY_DEBUG: '1' }
     for (const name of ['erin', 'frank']) {
       daemons.push(await spawnDaemon({ home: join(root.path, name), args: common, env }))
     }
@@ -335,7 +335,9 @@ describe('file transfer over a relayed path', () => {
         timeout_ms: 60_000,
       },
     )
-    assert.equal(r.code, 0, r.stderr)
+    // It stalled once in CI (the accept ran out of its 60 s): say why next time.
+    const logs = ['s1', 'erin', 'frank'].map((n, i) => `--- ${n}:\n${daemons[i]!.stderr()}`)
+    assert.equal(r.code, 0, `${r.stderr}\n${logs.join('\n')}`)
     const done = JSON.parse(r.stdout) as TransferView
     assert.deepEqual(await readFile(done.path!), data)
     const status = JSON.parse((await runCli(['status', '--json', '--home', frankHome])).stdout)
