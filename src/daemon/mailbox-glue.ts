@@ -38,7 +38,7 @@ export async function supernodeSessions(
     let s = sessions.list().find((x) => !x.closed && x.remoteDevicePublicKey.equals(sn.publicKey))
     if (s === undefined) {
       try {
-        s = await dialOnce(net, sessions, sn)
+        s = await sharedSupernodeDial(net, sessions, sn)
       } catch {
         continue // unreachable now: the next supernode is asked
       }
@@ -78,11 +78,13 @@ const dialing = new WeakMap<SessionManager, Map<string, Promise<Session>>>()
 
 /**
  * Callers that need the same supernode at once (a directory publish, a
- * mailbox deposit and a fetch at login) share one dial. Two dials would make
+ * mailbox deposit and a fetch at login) share one dial, as
+ * SessionManager.connect shares dials to an identity (supernodes are dialled
+ * by device key at their DHT address, outside it). Two dials would make
  * two sessions, and the supernode keeps only the newer (PROTOCOL.md §5.8):
  * the exchanges on the other would fail with it.
  */
-function dialOnce(
+function sharedSupernodeDial(
   net: NetworkNode,
   sessions: SessionManager,
   sn: MailboxAddress,
