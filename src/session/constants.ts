@@ -23,6 +23,12 @@ export const CONNECT_TIMEOUT_MS = 9_000
  */
 export const TUNNELS_PER_SESSION_MAX = 64
 /**
+ * Tunnels one connect opens through a gateway when the gateway closes the
+ * previous one before the inner handshake ended (it lost its session to the
+ * peer; manager.ts throughGateway). A refusal is final and not retried.
+ */
+export const GATEWAY_TUNNEL_ATTEMPTS = 2
+/**
  * A session whose path died (not one closed with a goodbye) is reconnected at
  * once by both sides — the first attempt after this long, then with the
  * delays below — for up to RECOVER_FOR_MS; peers someone maintains keep

@@ -9,6 +9,7 @@ import { nextBackoff_ms } from './backoff.js'
 import {
   CONNECT_TIMEOUT_MS,
   DEVICE_DIAL_STAGGER_MS,
+  GATEWAY_TUNNEL_ATTEMPTS,
   RECOVER_DELAYS_MS,
   RECOVER_FOR_MS,
   SESSIONS_MAX,
@@ -251,13 +252,15 @@ export class SessionManager extends EventEmitter {
 
   /**
    * Resolves to the session that will stand for `session` once any duplicate
-   * still in its hello has been decided. Only a session we dialled towards a
-   * smaller device key can lose, so only then is there anything to wait for.
+   * still in its hello has been decided. The session dialled by the smaller
+   * device key wins, so a session can lose only if it was dialled by the
+   * larger one: ours towards a smaller key, or the peer's from a larger key
+   * while our own dial to it is still in its hello.
    */
   private async settled(session: Session): Promise<Session> {
-    const canLose =
-      session.isInitiator &&
-      Buffer.compare(this.localDevicePublicKey, session.remoteDevicePublicKey) > 0
+    const localIsSmaller =
+      Buffer.compare(this.localDevicePublicKey, session.remoteDevicePublicKey) < 0
+    const canLose = session.isInitiator !== localIsSmaller
     if (canLose) await this.helloesFrom(session.remoteDevicePublicKey, session)
     return this.current(session)
   }
@@ -285,14 +288,33 @@ export class SessionManager extends EventEmitter {
     const id = hex(identityPublicKey)
     const pending = this.dialing.get(id)
     if (pending !== undefined) return pending
-    const p = this.dial(identityPublicKey, opts).finally(() => this.dialing.delete(id))
+    const p = this.dial(identityPublicKey, opts, (key, signal) =>
+      this.tryDevices(key, signal),
+    ).finally(() => this.dialing.delete(id))
     this.dialing.set(id, p)
     return p
+  }
+
+  /**
+   * What a gateway opens a tunnel on (§5.11): the open session with the
+   * identity, or a new one with it or with a gateway that answers for it. Like
+   * `connect`, it rides out a duplicate contest with a peer that dials us at
+   * the same moment and hands back the session both sides keep; a tunnel on
+   * the loser would close with it.
+   */
+  reachSettled(
+    identityPublicKey: Buffer,
+    opts: { signal?: AbortSignal; timeout_ms?: number } = {},
+  ): Promise<Session> {
+    const open = this.get(identityPublicKey)
+    if (open !== undefined) return Promise.resolve(open)
+    return this.dial(identityPublicKey, opts, (key, signal) => this.reach(key, signal))
   }
 
   private dial(
     identityPublicKey: Buffer,
     opts: { signal?: AbortSignal; timeout_ms?: number },
+    attempt: (identityPublicKey: Buffer, signal: AbortSignal) => Promise<Session>,
   ): Promise<Session> {
     const timeout_ms = opts.timeout_ms ?? CONNECT_TIMEOUT_MS
     const abort = new AbortController()
@@ -323,7 +345,7 @@ export class SessionManager extends EventEmitter {
       abort.signal.addEventListener('abort', () => {
         if (opts.signal?.aborted) settle(new ParleyError('ABORTED', 'the connect was cancelled'))
       })
-      this.tryDevices(identityPublicKey, abort.signal).then(
+      attempt(identityPublicKey, abort.signal).then(
         (s) => this.settled(s).then((kept) => settle(null, kept)),
         (err: unknown) => {
           // A duplicate we lost means the winning session is on its way: keep waiting for it.
@@ -338,14 +360,15 @@ export class SessionManager extends EventEmitter {
   private async tryDevices(identityPublicKey: Buffer, signal: AbortSignal): Promise<Session> {
     const reached = await this.reach(identityPublicKey, signal)
     if (reached.remoteIdentityPublicKey?.equals(identityPublicKey)) return reached
-    return this.throughGateway(reached, identityPublicKey)
+    return this.throughGateway(reached, identityPublicKey, signal)
   }
 
   /**
    * A session with the identity itself, or with a gateway that announces it
-   * (HELLO_FLAG_GATEWAY; PROTOCOL.md §5.11). A gateway routes with this.
+   * (HELLO_FLAG_GATEWAY; PROTOCOL.md §5.11). Callers take it through `dial`,
+   * which waits out a duplicate contest (`connect`, `reachSettled`).
    */
-  async reach(identityPublicKey: Buffer, signal: AbortSignal): Promise<Session> {
+  private async reach(identityPublicKey: Buffer, signal: AbortSignal): Promise<Session> {
     // Devices are dialled as the lookup finds them, staggered (DEVICE_DIAL_STAGGER_MS);
     // the first session wins and the other dials are cancelled.
     const race = new AbortController()
@@ -435,7 +458,12 @@ export class SessionManager extends EventEmitter {
    * gateway and the far end answered it: that saves a round trip to the far
    * end on every connect through a gateway (§5.11).
    */
-  private async throughGateway(gateway: Session, identityPublicKey: Buffer): Promise<Session> {
+  private async throughGateway(
+    gateway: Session,
+    identityPublicKey: Buffer,
+    signal: AbortSignal,
+    attempts = GATEWAY_TUNNEL_ATTEMPTS,
+  ): Promise<Session> {
     const secure = this.opts.network.secure
     if (secure === undefined) throw new ParleyError('PEER_NOT_FOUND', 'this network has no tunnels')
     const { tunnel, accepted } = startTunnel(gateway, identityPublicKey, this.opts.random)
@@ -450,9 +478,16 @@ export class SessionManager extends EventEmitter {
       tunnel.destroy()
       // A refused or closed tunnel says why better than the handshake it cut short.
       if (refused !== null) throw refused
-      if (tunnel.closedByRemote)
-        throw new ParleyError('PEER_NOT_FOUND', 'the gateway could not reach the peer')
-      throw err
+      if (!tunnel.closedByRemote) throw err
+      // The gateway took the tunnel and then closed it before our handshake
+      // ended: it lost its session to the peer, most often to a duplicate
+      // contest with the peer's own dial to it at that moment (§5.8), and holds
+      // the kept one by now. Another tunnel, within the same deadline.
+      if (attempts > 1 && !gateway.closed && !signal.aborted) {
+        this.emit('debug', 'the gateway closed our tunnel before the handshake ended; again')
+        return this.throughGateway(gateway, identityPublicKey, signal, attempts - 1)
+      }
+      throw new ParleyError('PEER_NOT_FOUND', 'the gateway could not reach the peer')
     }
   }
 

@@ -38,6 +38,10 @@ export class TunnelStream extends Duplex {
   private readonly message: Message
   private pendingWrite: ((err: Error | null) => void) | null = null
   private opening: { resolve: () => void; reject: (err: Error) => void } | null = null
+  /** We opened the channel and the other side has not answered yet. */
+  private unanswered = false
+  /** Destroyed while unanswered: the channel closes once the answer comes. */
+  private closeWhenAnswered = false
   /** The other side (gateway or far end) closed the channel; we did not. */
   closedByRemote = false
 
@@ -52,8 +56,10 @@ export class TunnelStream extends Duplex {
       handshake: c.raw,
       messages: [{ encoding: c.raw, onmessage }],
       onopen: () => {
+        this.unanswered = false
         this.opening?.resolve()
         this.opening = null
+        if (this.closeWhenAnswered) this.channel.close()
       },
       onclose: (isRemote: boolean) => {
         this.closedByRemote = isRemote
@@ -94,12 +100,36 @@ export class TunnelStream extends Duplex {
     const opened = new Promise<void>((resolve, reject) => {
       this.opening = { resolve, reject }
     })
+    this.unanswered = true
     this.channel.open(EMPTY)
     return opened
   }
 
-  /** Sends straight on the channel; false when the link is backed up (wait for 'channel-drain'). */
+  /** Answers a tunnel the remote opened (acceptTunnel). */
+  accept(): void {
+    this.channel.open(EMPTY)
+  }
+
+  /**
+   * Closes the channel, but never one the other side has not answered yet.
+   * protomux (3.12.1) ignores a close for a channel its side has not paired
+   * yet; if that side then accepts, it holds the channel open, and our next
+   * channel, which reuses the id, makes it destroy the whole session
+   * ("Invalid open message"). So such a close waits for the answer (or for
+   * the session to end); the stream itself is closed at once either way.
+   */
+  private closeChannel(): void {
+    if (this.unanswered) this.closeWhenAnswered = true
+    else this.channel.close()
+  }
+
+  /**
+   * Sends straight on the channel; false when the link is backed up (wait for
+   * 'channel-drain'). A closed tunnel takes nothing more: the bytes are
+   * dropped and there is nothing to wait for (true).
+   */
   forward(data: Buffer): boolean {
+    if (this.destroying || this.channel.closed) return true
     return this.message.send(data)
   }
 
@@ -116,12 +146,12 @@ export class TunnelStream extends Duplex {
   }
 
   override _final(cb: (err: Error | null) => void): void {
-    this.channel.close()
+    this.closeChannel()
     cb(null)
   }
 
   override _destroy(cb: (err: Error | null) => void): void {
-    this.channel.close()
+    this.closeChannel()
     const pending = this.pendingWrite
     this.pendingWrite = null
     pending?.(null)
@@ -168,7 +198,7 @@ export function acceptTunnel(
   onRemoteData?: (data: Buffer) => void,
 ): TunnelStream {
   const tunnel = new TunnelStream(session, id, onRemoteData)
-  void tunnel.open().catch(() => {})
+  tunnel.accept()
   return tunnel
 }
 

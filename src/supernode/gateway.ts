@@ -7,13 +7,7 @@ import { SECURE_HANDSHAKE_TIMEOUT_MS } from '../net/constants.js'
 import type { NetworkNode } from '../net/index.js'
 import { secureStream } from '../net/secure.js'
 import { WebSocketAcceptor } from '../net/websocket-link.js'
-import {
-  acceptTunnel,
-  CONNECT_TIMEOUT_MS,
-  type Session,
-  type SessionManager,
-  TunnelStream,
-} from '../session/index.js'
+import { acceptTunnel, type Session, type SessionManager, TunnelStream } from '../session/index.js'
 import { Counters } from '../util/counters.js'
 import { GATEWAY_CLIENTS_MAX, GATEWAY_TUNNEL_OPEN_TIMEOUT_MS } from './constants.js'
 
@@ -23,6 +17,12 @@ import { GATEWAY_CLIENTS_MAX, GATEWAY_TUNNEL_OPEN_TIMEOUT_MS } from './constants
  * so a test can assert what a gateway sees (and that no secret key is in it).
  */
 const TAP_FILE = process.env.PARLEY_TEST_GATEWAY_TAP ?? ''
+/**
+ * Test-only: `PARLEY_TEST_GATEWAY_DROP_TUNNELS=N` closes the first N tunnels
+ * right after taking them, as when the session towards the target is lost
+ * under a tunnel (a test double of that race; the opener tries again).
+ */
+let tunnelDropsForTests = Number(process.env.PARLEY_TEST_GATEWAY_DROP_TUNNELS ?? 0) || 0
 
 export type GatewayDropReason = 'clients_full' | 'handshake_failed' | 'tunnel_refused'
 
@@ -177,8 +177,7 @@ export class GatewayServer {
   private async route(from: Session, id: Buffer, target: Buffer): Promise<void> {
     const local = this.clients.get(hex(target))
     if (local === undefined && !this.isClient(from)) throw new Error('not our client')
-    const to =
-      local ?? (await this.opts.sessions.reach(target, AbortSignal.timeout(CONNECT_TIMEOUT_MS)))
+    const to = local ?? (await this.opts.sessions.reachSettled(target))
     if (to === from) throw new Error('a tunnel to itself')
     let near: TunnelStream | null = null
     const far = new TunnelStream(to, id, (data) => {
@@ -202,14 +201,26 @@ export class GatewayServer {
       far.destroy()
     })
     far.once('close', () => n.destroy())
+    if (tunnelDropsForTests > 0) {
+      tunnelDropsForTests--
+      setImmediate(() => far.destroy())
+    }
   }
 
   /** Forwards as it comes; a backed-up link pauses the link the bytes come from. */
   private forward(to: TunnelStream, data: Buffer, fromSession: Session): void {
     this.bytes_forwarded += data.byteLength
     if (to.forward(data)) return
+    // A link that stayed paused would stall every tunnel on it: resume when the
+    // backed-up tunnel drains or closes, whichever comes first.
     fromSession.stream.pause()
-    to.once('channel-drain', () => fromSession.stream.resume())
+    const resume = () => {
+      to.off('channel-drain', resume)
+      to.off('close', resume)
+      fromSession.stream.resume()
+    }
+    to.on('channel-drain', resume)
+    to.on('close', resume)
   }
 
   status() {

@@ -43,6 +43,7 @@ describe('TCP gateway for UDP-less hosts', () => {
     proxy = await startConnectProxy()
     Object.assign(ids, await initUsers(root.path, ['s1', 'bob', 'carol', 'dave', 'erin', 'frank']))
     const common = ['--bootstrap', testnet.bootstrap, '--port', '0']
+    const env = { PARLEY_DEBUG: '1' }
     gatewayPort = await freeTcpPort()
     daemons.push(
       await spawnDaemon({
@@ -55,21 +56,26 @@ describe('TCP gateway for UDP-less hosts', () => {
           '--gateway-host',
           '127.0.0.1',
         ],
-        env: { PARLEY_TEST_GATEWAY_TAP: tapFile },
+        // The first tunnel is closed right after the gateway took it, as when its
+        // session to the target loses a duplicate contest (§5.8): carol's first
+        // ping must open another and get through.
+        env: { ...env, PARLEY_TEST_GATEWAY_TAP: tapFile, PARLEY_TEST_GATEWAY_DROP_TUNNELS: '1' },
       }),
     )
     const gateways = ['--no-udp', '--gateways', `127.0.0.1:${gatewayPort}`]
     daemons.push(
       ...(await Promise.all([
-        spawnDaemon({ home: home('bob'), args: common }),
-        spawnDaemon({ home: home('carol'), args: gateways }),
+        spawnDaemon({ home: home('bob'), args: common, env }),
+        spawnDaemon({ home: home('carol'), args: gateways, env }),
         spawnDaemon({
           home: home('dave'),
           args: [...gateways, '--proxy', `http://dave:s3cret@127.0.0.1:${proxy.port}`],
+          env,
         }),
         spawnDaemon({
           home: home('frank'),
           args: ['--no-udp', '--gateways', `ws://127.0.0.1:${gatewayPort}/parley`],
+          env,
         }),
       ])),
     )
@@ -84,7 +90,9 @@ describe('TCP gateway for UDP-less hosts', () => {
 
   const ping = async (from: string, to: string): Promise<PingOut> => {
     const r = await runCli(['ping', ids[to]!, '--home', home(from), '--json'])
-    assert.equal(r.code, 0, `${from} → ${to}: ${r.stderr}`)
+    // A failure says why: every daemon's debug log.
+    const logs = daemons.map((d) => `--- ${d.home}:\n${d.stderr()}`).join('\n')
+    assert.equal(r.code, 0, `${from} → ${to}: ${r.stderr}\n${logs}`)
     return JSON.parse(r.stdout) as PingOut
   }
 

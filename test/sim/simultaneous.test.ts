@@ -33,12 +33,27 @@ test('simultaneous connect: both connect() promises lead to the kept session', a
   })
 })
 
-/** A dials at once, B `offset_ms` later (or earlier, if negative). */
+// A gateway opens a tunnel on the session it reaches the target with (§5.11).
+// When the target dials the gateway at that moment, a tunnel on the session
+// that loses the contest closes with it: the gateway must get the kept one.
+test('a gateway reaching a peer that dials it at the same instant gets the kept session', async () => {
+  await forEachSeed(import.meta.url, 'gateway reach', async (sim) => {
+    for (const latency_ms of LATENCIES_MS) {
+      for (const offset_ratio of [0, 0.5, 1, 2]) {
+        const offset_ms = offset_ratio * latency_ms * (sim.random.float() < 0.5 ? -1 : 1)
+        await dialEachOther(sim, latency_ms, offset_ms, true, 'reachSettled')
+      }
+    }
+  })
+})
+
+/** A dials at once, B `offset_ms` later (or earlier, if negative); A as a gateway would, if asked. */
 async function dialEachOther(
   sim: Sim,
   latency_ms: number,
   offset_ms: number,
   checkConnectResult: boolean,
+  aDials: 'connect' | 'reachSettled' = 'connect',
 ): Promise<void> {
   // Jitter up to the latency itself, so either hello may overtake the other.
   const jitter_ms = Math.floor(sim.random.float() * (latency_ms + 1))
@@ -50,10 +65,21 @@ async function dialEachOther(
   })
   const where = `latency ${latency_ms} ms, jitter ${jitter_ms} ms, B ${offset_ms} ms after A`
   const [first, second] = offset_ms >= 0 ? [a, b] : [b, a]
-  const fromFirst = first.manager.connect((first === a ? b : a).identityPublicKey)
+  const dialOf = (n: SimNode) =>
+    n === a ? a.manager[aDials](b.identityPublicKey) : b.manager.connect(a.identityPublicKey)
+  const fromFirst = dialOf(first)
   await sim.run_for(Math.abs(offset_ms))
-  const fromSecond = second.manager.connect((second === a ? b : a).identityPublicKey)
+  const fromSecond = dialOf(second)
   const [fromA, fromB] = first === a ? [fromFirst, fromSecond] : [fromSecond, fromFirst]
+  // Whether B's dial had reached A when A's promise resolved. If not, A could
+  // not know of it, and its session may still lose afterwards (see below).
+  let bDialSeenByA = false
+  fromA.then(
+    () => {
+      bDialSeenByA = hub.links.some((l) => !l.isInitiator && l.publicKey.equals(a.devicePublicKey))
+    },
+    () => {},
+  )
   const sessionA = await sim.resolve(fromA, SETTLE_MS, `A's connect (${where})`)
   const sessionB = await sim.resolve(fromB, SETTLE_MS, `B's connect (${where})`)
   await sim.run_for(SETTLE_MS)
@@ -81,8 +107,14 @@ async function dialEachOther(
       ['A', a, sessionA, keptA],
       ['B', b, sessionB, keptB],
     ] as const) {
+      // A gateway's tunnel lives on the very session it got, so it must get the
+      // kept one, not follow `current()` later: always, once the peer's dial had
+      // reached it. One that arrives later is the case above, which the opener
+      // of the tunnel rides out by opening another (§5.11).
+      const strict: boolean = name === 'A' && aDials === 'reachSettled' && bDialSeenByA
+      const followed: Session = strict ? got : node.manager.current(got)
       assert.equal(
-        linkOf(node.manager.current(got)).link_id,
+        linkOf(followed).link_id,
         linkOf(kept).link_id,
         `${name}'s connect() resolved to link ${linkOf(got).link_id}, closed as ${got.closeInfo?.reason} (${where})`,
       )
