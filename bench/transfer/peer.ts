@@ -11,6 +11,7 @@ import { createReadStream, readFileSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { connect as tlsConnect, createServer as tlsServer } from 'node:tls'
 import DHT from 'hyperdht'
+import { capYoungGeneration } from '../../src/daemon/memory.js'
 import { encodeId, generateIdentity } from '../../src/identity/index.js'
 import { parseHostPortList } from '../../src/net/index.js'
 import { ChunkPool, TransferEngine } from '../../src/transfer/index.js'
@@ -18,6 +19,8 @@ import { systemClock } from '../../src/util/clock.js'
 import { systemRandom } from '../../src/util/random.js'
 import { startParleyNode } from '../parley-node.js'
 
+// As `parley daemon` does (src/daemon/memory.ts): the same heap for all three kinds.
+capYoungGeneration()
 const [role, bootstrapText, ...args] = process.argv.slice(2)
 const bootstrap = parseHostPortList(bootstrapText ?? '')
 const emit = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`)

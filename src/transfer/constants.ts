@@ -78,7 +78,9 @@ export const CHUNK_BYTES_DEFAULT = 256 * 1024
  * Bytes of chunks the receiver keeps requested but not yet written (bounds its
  * memory). 8 MiB keeps 670 Mbit/s going at 100 ms RTT; 16 MiB was no faster on
  * loopback (`bench transfer`, 2 × 5 rounds each) and a receiving daemon peaked
- * at 143–149 MB of its 150 MB RSS budget (1 GiB test; 8 MiB: 113–144 MB).
+ * at 143–149 MB of its 150 MB RSS budget (1 GiB test; 8 MiB: 113–145 MB in
+ * CI; with the young generation capped as well, src/daemon/memory.ts:
+ * 105–126 MB here).
  */
 export const IN_FLIGHT_BYTES_MAX = 8 * 1024 * 1024
 /** The receiver asks for more once this fraction of its window is free (fewer, larger REQUESTs). */

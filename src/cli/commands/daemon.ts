@@ -7,6 +7,7 @@ import {
   type Source,
 } from '../../config/index.js'
 import { Daemon } from '../../daemon/daemon.js'
+import { capYoungGeneration } from '../../daemon/memory.js'
 import { isKeystoreEncrypted, readPublicIdentity, unlockKeystore } from '../../identity/index.js'
 import { ParleyError } from '../../util/errors.js'
 import type { Output } from '../output.js'
@@ -15,6 +16,7 @@ import { obtainPassphrase } from '../passphrase.js'
 export type DaemonFlags = Record<string, string | boolean | undefined>
 
 export async function cmdDaemon(home: string, flags: DaemonFlags, out: Output): Promise<void> {
+  capYoungGeneration()
   await readPublicIdentity(home)
   await refuseSecondDaemon(home)
   // Settings errors (and locked policy) come before the passphrase prompt.
