@@ -302,13 +302,10 @@ export class SessionManager extends EventEmitter {
    * the same moment and hands back the session both sides keep; a tunnel on
    * the loser would close with it.
    */
-  reachSettled(
-    identityPublicKey: Buffer,
-    opts: { signal?: AbortSignal; timeout_ms?: number } = {},
-  ): Promise<Session> {
+  reachSettled(identityPublicKey: Buffer): Promise<Session> {
     const open = this.get(identityPublicKey)
     if (open !== undefined) return Promise.resolve(open)
-    return this.dial(identityPublicKey, opts, (key, signal) => this.reach(key, signal))
+    return this.dial(identityPublicKey, {}, (key, signal) => this.reach(key, signal))
   }
 
   private dial(

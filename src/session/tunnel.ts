@@ -37,10 +37,9 @@ export class TunnelStream extends Duplex {
   private readonly channel: Channel
   private readonly message: Message
   private pendingWrite: ((err: Error | null) => void) | null = null
+  /** Set while we opened the channel and the other side has not answered yet. */
   private opening: { resolve: () => void; reject: (err: Error) => void } | null = null
-  /** We opened the channel and the other side has not answered yet. */
-  private unanswered = false
-  /** Destroyed while unanswered: the channel closes once the answer comes. */
+  /** Destroyed before the answer: the channel closes once it comes. */
   private closeWhenAnswered = false
   /** The other side (gateway or far end) closed the channel; we did not. */
   closedByRemote = false
@@ -56,7 +55,6 @@ export class TunnelStream extends Duplex {
       handshake: c.raw,
       messages: [{ encoding: c.raw, onmessage }],
       onopen: () => {
-        this.unanswered = false
         this.opening?.resolve()
         this.opening = null
         if (this.closeWhenAnswered) this.channel.close()
@@ -100,7 +98,6 @@ export class TunnelStream extends Duplex {
     const opened = new Promise<void>((resolve, reject) => {
       this.opening = { resolve, reject }
     })
-    this.unanswered = true
     this.channel.open(EMPTY)
     return opened
   }
@@ -119,7 +116,7 @@ export class TunnelStream extends Duplex {
    * the session to end); the stream itself is closed at once either way.
    */
   private closeChannel(): void {
-    if (this.unanswered) this.closeWhenAnswered = true
+    if (this.opening !== null) this.closeWhenAnswered = true
     else this.channel.close()
   }
 

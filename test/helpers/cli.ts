@@ -2,14 +2,19 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { CLI_PATH } from '../../src/daemon/spawn.js'
+import { basename, join } from 'node:path'
+import { CLI_PATH, type DaemonProcess } from '../../src/daemon/spawn.js'
 
 export interface CliResult {
   code: number
   stdout: string
   stderr: string
   elapsed_ms: number
+}
+
+/** The daemons' captured stderr, each headed by its home's name: what a failing test prints. */
+export function daemonLogs(daemons: Iterable<DaemonProcess>): string {
+  return [...daemons].map((d) => `--- ${basename(d.home)}:\n${d.stderr()}`).join('\n')
 }
 
 /** Runs the real `parley` CLI as a child process. */

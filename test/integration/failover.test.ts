@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import type { ApiEvent } from '../../src/api/index.js'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
 import {
+  daemonLogs,
   freeTcpPort,
   initUsers,
   runCli,
@@ -138,9 +139,8 @@ describe('failover: a dead relay or gateway', () => {
       t.diagnostic(`set-up ping attempt ${attempt - 1} failed: ${r.stderr.trim()}`)
       r = await runCli(['ping', ids.bob!, '--home', home('alice'), '--json'])
     }
-    const logs = () =>
-      ['alice', 'bob'].map((n) => `--- ${n}:\n${daemons.get(n)!.stderr()}`).join('\n')
-    assert.equal(r.code, 0, `${r.stderr}\n${logs()}`)
+    const logs = daemonLogs(['alice', 'bob'].map((n) => daemons.get(n)!))
+    assert.equal(r.code, 0, `${r.stderr}\n${logs}`)
     assert.equal((JSON.parse(r.stdout) as { path: string }).path, 'relayed')
     const carrier = (await status('s2')).relay!.sessions_active > 0 ? 's2' : 's3'
     const took_ms = await outage('alice', 'bob', carrier)

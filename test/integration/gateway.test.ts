@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
 import { unlockKeystore } from '../../src/identity/index.js'
 import {
+  daemonLogs,
   freeTcpPort,
   initUsers,
   runCli,
@@ -91,8 +92,7 @@ describe('TCP gateway for UDP-less hosts', () => {
   const ping = async (from: string, to: string): Promise<PingOut> => {
     const r = await runCli(['ping', ids[to]!, '--home', home(from), '--json'])
     // A failure says why: every daemon's debug log.
-    const logs = daemons.map((d) => `--- ${d.home}:\n${d.stderr()}`).join('\n')
-    assert.equal(r.code, 0, `${from} → ${to}: ${r.stderr}\n${logs}`)
+    assert.equal(r.code, 0, `${from} → ${to}: ${r.stderr}\n${daemonLogs(daemons)}`)
     return JSON.parse(r.stdout) as PingOut
   }
 

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { type DaemonProcess, spawnDaemon } from '../../src/daemon/spawn.js'
 import type { FolderView, TransferView } from '../../src/transfer/index.js'
 import {
+  daemonLogs,
   freeTcpPort,
   initUsers,
   runCli,
@@ -336,8 +337,7 @@ describe('file transfer over a relayed path', () => {
       },
     )
     // It stalled once in CI (the accept ran out of its 60 s): say why next time.
-    const logs = ['s1', 'erin', 'frank'].map((n, i) => `--- ${n}:\n${daemons[i]!.stderr()}`)
-    assert.equal(r.code, 0, `${r.stderr}\n${logs.join('\n')}`)
+    assert.equal(r.code, 0, `${r.stderr}\n${daemonLogs(daemons)}`)
     const done = JSON.parse(r.stdout) as TransferView
     assert.deepEqual(await readFile(done.path!), data)
     const status = JSON.parse((await runCli(['status', '--json', '--home', frankHome])).stdout)
