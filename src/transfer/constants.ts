@@ -87,8 +87,15 @@ export const IN_FLIGHT_BYTES_MAX = 8 * 1024 * 1024
 export const REQUEST_BATCHES_PER_WINDOW = 8
 /** The sender queues at most this many requested chunks per transfer; more are dropped and counted. */
 export const SEND_QUEUE_CHUNKS_MAX = 2 * REQUEST_CHUNKS_MAX
-/** The sender reads this many queued chunks ahead of the stream. */
-export const READ_AHEAD_CHUNKS = 4
+/**
+ * The sender reads queued chunks that follow each other in one call of up to
+ * this many bytes (at least one chunk), and starts the next such read while
+ * less than that is read ahead of the stream. One 1 MiB read instead of four
+ * 256 KiB ones (the raw stream in `bench transfer` reads 1 MiB at a time too)
+ * cut the sender's CPU per 256 MiB from ~3.16 s to ~2.86 s (loopback bench,
+ * medians of 5 runs).
+ */
+export const READ_RUN_BYTES = 1024 * 1024
 /**
  * The sender writes this many chunks past the stream's drain signal before it
  * waits. Few: a chunk written while the stream is idle goes into the frame

@@ -6,7 +6,7 @@
 import { type FileHandle, open, stat } from 'node:fs/promises'
 import {
   HASH_BYTES,
-  READ_AHEAD_CHUNKS,
+  READ_RUN_BYTES,
   RefusalCode,
   SEND_QUEUE_CHUNKS_MAX,
   WRITE_AHEAD_CHUNKS,
@@ -35,9 +35,13 @@ export class Outgoing {
   private readonly hashes: Buffer
   private readonly sent: Bitmap
   private readonly queue: number[] = []
+  /** Chunks read in one call (READ_RUN_BYTES). */
+  private readonly runChunks: number
   private handle: Promise<FileHandle> | null = null
   /** Reads started ahead of sending, so a drained stream never waits for the disk. */
   private readonly ahead = new Map<number, Promise<Buffer>>()
+  /** Counts channelLost() calls: a chunk read across one is not sent. */
+  private channelsLost = 0
   /** Chunks written since the stream last reported itself drained. */
   private overDrain = 0
   private pumping = false
@@ -51,6 +55,7 @@ export class Outgoing {
     this.hashes = hashes
     this.count = chunkCount(record.size, record.chunk_bytes)
     this.sent = new Bitmap(this.count)
+    this.runChunks = Math.max(1, Math.floor(READ_RUN_BYTES / record.chunk_bytes))
   }
 
   offerMessage(): TransferMessage {
@@ -85,6 +90,7 @@ export class Outgoing {
 
   /** The channel closed: requests on it are void; the receiver asks again. */
   channelLost(): void {
+    this.channelsLost++
     this.queue.length = 0
     this.ahead.clear()
     this.overDrain = 0
@@ -96,12 +102,27 @@ export class Outgoing {
     void this.pump()
   }
 
+  /**
+   * Keeps reads going ahead of the stream: while fewer than a run's worth of
+   * chunks are read or being read, reads the next queued chunks that follow
+   * each other (a run, READ_RUN_BYTES at most) in one call.
+   */
   private prefetch(): void {
-    for (const i of this.queue.slice(0, READ_AHEAD_CHUNKS)) {
-      if (this.ahead.has(i)) continue
-      const p = this.read(i)
-      p.catch(() => {}) // awaited (and reported) when its turn comes
-      this.ahead.set(i, p)
+    const q = this.queue
+    let k = 0
+    while (k < q.length && this.ahead.has(q[k]!)) k++
+    if (k >= this.runChunks || k >= q.length) return
+    const first = q[k]!
+    let n = 1
+    while (n < this.runChunks && q[k + n] === first + n && !this.ahead.has(first + n)) n++
+    const run = this.read(first, n)
+    run.catch(() => {}) // awaited (and reported) when each chunk's turn comes
+    const cb = this.record.chunk_bytes
+    for (let j = 0; j < n; j++) {
+      const length = chunkLength(this.record.size, cb, first + j)
+      const p = run.then((b) => b.subarray(j * cb, j * cb + length))
+      p.catch(() => {})
+      this.ahead.set(first + j, p)
     }
   }
 
@@ -119,10 +140,12 @@ export class Outgoing {
         if (this.overDrain >= WRITE_AHEAD_CHUNKS) return // onDrain() resumes
         this.prefetch()
         const index = this.queue.shift()!
-        const pending = this.ahead.get(index) ?? this.read(index)
+        const pending = this.ahead.get(index) ?? this.read(index, 1)
         this.ahead.delete(index)
+        const lost = this.channelsLost
         const data = await pending
         if (this.ended) return
+        if (lost !== this.channelsLost) continue // requested on a channel that closed meanwhile
         const hash = this.hashes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES)
         this.hooks.tamper?.(index, data)
         const drained = this.hooks.send({ type: 'data', id: this.id, index, hash, data })
@@ -133,7 +156,7 @@ export class Outgoing {
           this.hooks.changed()
         }
         this.overDrain = drained ? 0 : this.overDrain + 1
-        this.spare.push(Buffer.from(data.buffer, data.byteOffset, this.record.chunk_bytes))
+        this.sentFrom(data)
       }
     } catch (err) {
       await this.fail(RefusalCode.Unknown, `could not read the file: ${(err as Error).message}`)
@@ -154,14 +177,27 @@ export class Outgoing {
     return open(this.record.source_path!, 'r')
   }
 
-  /** Chunk-sized buffers free for the next read (at most READ_AHEAD_CHUNKS + 1 exist). */
+  /** Run-sized buffers free for the next read (a few exist: reads ahead, and the one being sent). */
   private readonly spare: Buffer[] = []
+  /** Chunks of each run buffer not yet sent; at 0 the buffer is spare again. */
+  private readonly unsent = new WeakMap<ArrayBuffer, number>()
+
+  /** protomux copied the chunk into its frame inside send(): its buffer may be read into again. */
+  private sentFrom(data: Buffer): void {
+    const left = (this.unsent.get(data.buffer as ArrayBuffer) ?? 1) - 1
+    if (left > 0) {
+      this.unsent.set(data.buffer as ArrayBuffer, left)
+      return
+    }
+    this.unsent.delete(data.buffer as ArrayBuffer)
+    if (this.spare.length < 2) this.spare.push(Buffer.from(data.buffer, 0, data.buffer.byteLength))
+  }
 
   /** Reads on the raw descriptor: stop() waits for them before it closes it. */
   private readonly reads = new Set<Promise<Buffer>>()
 
-  private read(index: number): Promise<Buffer> {
-    const r = this.readChunk(index)
+  private read(index: number, count: number): Promise<Buffer> {
+    const r = this.readRun(index, count)
     this.reads.add(r)
     r.then(
       () => this.reads.delete(r),
@@ -170,17 +206,16 @@ export class Outgoing {
     return r
   }
 
-  private async readChunk(index: number): Promise<Buffer> {
+  /** Reads chunks `index … index + count − 1` into one buffer, in one call. */
+  private async readRun(index: number, count: number): Promise<Buffer> {
     this.handle ??= this.openSource()
     const handle = await this.handle
-    const length = chunkLength(this.record.size, this.record.chunk_bytes, index)
-    // protomux copies a message into its frame inside send(), so buffers are reused.
-    const data = (this.spare.pop() ?? Buffer.allocUnsafeSlow(this.record.chunk_bytes)).subarray(
-      0,
-      length,
-    )
-    await readFully(handle, data, length, index * this.record.chunk_bytes)
-    return data
+    const cb = this.record.chunk_bytes
+    const length = Math.min(count * cb, this.record.size - index * cb)
+    const buffer = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.runChunks * cb)
+    this.unsent.set(buffer.buffer as ArrayBuffer, count)
+    await readFully(handle, buffer, length, index * cb)
+    return buffer.subarray(0, length)
   }
 
   async fail(code: RefusalCode, message: string): Promise<void> {
