@@ -27,7 +27,7 @@ interface Result {
   ms: number
   cpu_ms: number
   main_cpu_ms: number
-  /** Receiver's measurements only: share of the machine's CPU busy during the run. */
+  /** Share of the machine's CPU busy during the run (the receiver's figure is reported). */
   machine_busy: number
 }
 

@@ -100,9 +100,10 @@ export const READ_RUN_BYTES = 1024 * 1024
  * The sender writes this many chunks past the stream's drain signal before it
  * waits. Few: a chunk written while the stream is idle goes into the frame
  * secret-stream allocated for it and is encrypted in place; one queued behind
- * others is copied into a fresh buffer first. UDX signals drain when its
- * unsent bytes run low, not when they are acknowledged, so the link does not
- * idle at any RTT. Loopback `bench transfer`, 5 rounds each, per-round
+ * others is copied into a fresh buffer first. UDX signals drain while a
+ * window is still in flight (once its written, unacknowledged bytes fall
+ * below 256 KiB plus the congestion window), so the link does not idle at
+ * any RTT. Loopback `bench transfer`, 5 rounds each, per-round
  * parley/raw medians: 8 → 0.69–0.76×; 2 → 0.74–0.81×; 1 → 0.73–0.79×.
  */
 export const WRITE_AHEAD_CHUNKS = 2

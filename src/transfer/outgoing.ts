@@ -140,7 +140,7 @@ export class Outgoing {
         if (this.overDrain >= WRITE_AHEAD_CHUNKS) return // onDrain() resumes
         this.prefetch()
         const index = this.queue.shift()!
-        const pending = this.ahead.get(index) ?? this.read(index, 1)
+        const pending = this.ahead.get(index)! // prefetch() always covers the head of the queue
         this.ahead.delete(index)
         const lost = this.channelsLost
         const data = await pending
@@ -184,13 +184,15 @@ export class Outgoing {
 
   /** protomux copied the chunk into its frame inside send(): its buffer may be read into again. */
   private sentFrom(data: Buffer): void {
-    const left = (this.unsent.get(data.buffer as ArrayBuffer) ?? 1) - 1
+    const run = data.buffer as ArrayBuffer
+    const left = this.unsent.get(run)! - 1
     if (left > 0) {
-      this.unsent.set(data.buffer as ArrayBuffer, left)
+      this.unsent.set(run, left)
       return
     }
-    this.unsent.delete(data.buffer as ArrayBuffer)
-    if (this.spare.length < 2) this.spare.push(Buffer.from(data.buffer, 0, data.buffer.byteLength))
+    this.unsent.delete(run)
+    // Two spare: one being read into while the other waits its turn to be sent.
+    if (this.spare.length < 2) this.spare.push(Buffer.from(run))
   }
 
   /** Reads on the raw descriptor: stop() waits for them before it closes it. */

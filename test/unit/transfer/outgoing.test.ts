@@ -74,12 +74,21 @@ function assertChunks(file: Buffer, sent: { index: number; data: Buffer; hash: B
   }
 }
 
-test('chunks read in runs each carry their own bytes, in request order', async () => {
+/** Runs `body` with a file of SIZE random bytes on disk. */
+async function withFile(body: (file: Buffer, path: string) => Promise<void>): Promise<void> {
   const dir = await tempDir('outgoing')
   try {
     const file = randomBytes(SIZE)
     const path = join(dir.path, 'f.bin')
     await writeFile(path, file)
+    await body(file, path)
+  } finally {
+    await dir.cleanup()
+  }
+}
+
+test('chunks read in runs each carry their own bytes, in request order', () =>
+  withFile(async (file, path) => {
     for (const drainEvery of [1, 3, 1000]) {
       const { out, sent, count } = await sender(file, path, drainEvery)
       // In order, out of order, a gap, repeats, and the short last chunk alone.
@@ -102,17 +111,10 @@ test('chunks read in runs each carry their own bytes, in request order', async (
       )
       assertChunks(file, sent)
     }
-  } finally {
-    await dir.cleanup()
-  }
-})
+  }))
 
-test('a channel lost mid-run drops the chunks read ahead; asked again, they are read again', async () => {
-  const dir = await tempDir('outgoing')
-  try {
-    const file = randomBytes(SIZE)
-    const path = join(dir.path, 'f.bin')
-    await writeFile(path, file)
+test('a channel lost mid-run drops the chunks read ahead; asked again, they are read again', () =>
+  withFile(async (file, path) => {
     const { out, sent, count } = await sender(file, path, 2)
     out.onRequest(0, count)
     await until(() => sent.length >= 10)
@@ -126,7 +128,4 @@ test('a channel lost mid-run drops the chunks read ahead; asked again, they are 
       Array.from({ length: count - 5 }, (_, k) => 5 + k),
     )
     assertChunks(file, sent)
-  } finally {
-    await dir.cleanup()
-  }
-})
+  }))
